@@ -1,0 +1,117 @@
+"""The public intake service: report and callback forms, the partner JSON API, health."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.intake import api, views
+from services.intake.handlers import IntakeDeps
+from shared.config import Settings
+from shared.geography import load_force
+from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.observability import configure_logging
+from shared.sealing import Sealer
+from shared.store import Store, redis_client
+
+logger = logging.getLogger(__name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+# Swagger UI sets a few inline styles; the API docs page has no personal data.
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None,
+               publisher: Publisher | None = None) -> Flask:
+    """Build the intake app; nothing connects until the first request."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings, "intake")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="liaison_intake",
+        WTF_CSRF_TIME_LIMIT=None,  # a long account must not expire while being written
+        WTF_CSRF_SSL_STRICT=settings.production,
+        API_TITLE="Liaison public intake",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
+        NEUTRAL_EXIT_URL=settings.neutral_exit_url,
+        TESTING=settings.env == "test",
+        DEBUG=settings.debug,
+    )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+
+    if store is None:
+        store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
+                      events_maxlen=settings.events_maxlen)
+    if publisher is None:
+        publisher = CeleryPublisher(make_celery("liaison-intake", settings))
+    app.extensions["liaison"] = IntakeDeps(
+        store=store, publisher=publisher, sealer=Sealer(settings.sealing_keys),
+        force=load_force(settings.force_file or None), settings=settings)
+    app.extensions["liaison_settings"] = settings
+
+    csrf = CSRFProtect(app)
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=settings.redis_url,
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
+        key_prefix=f"{settings.key_prefix}limits", strategy="moving-window",
+        swallow_errors=True,  # Redis down: let the request reach the 503 path
+        in_memory_fallback_enabled=True, headers_enabled=True,
+    )
+    views.register(app, limiter, settings.rate_limit)
+
+    api_ext = Api(app)
+    api.register(app, api_ext, limiter, settings.rate_limit)
+    csrf.exempt(api.blp)
+    views.register_error_pages(app, api_ext.handle_http_exception)
+
+    app.before_request(_start_request)
+    app.after_request(_security_headers)
+    return app
+
+
+def _start_request() -> None:
+    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _security_headers(response: Response) -> Response:
+    docs = request.path.startswith("/api/v1/docs")
+    response.headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if not request.path.startswith(("/static/", "/api/v1/docs/assets/")):
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    if request.path not in ("/healthz", "/readyz") and not request.path.startswith("/static/"):
+        logger.info("request", extra={
+            "request_id": g.get("request_id"), "method": request.method,
+            "path": request.url_rule.rule if request.url_rule else "unmatched",
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+        })
+    return response

@@ -1,0 +1,97 @@
+"""HTML form <-> API payload: the forms post flat dotted names; the schemas see JSON.
+
+The same marshmallow schemas validate both, so the page and the API never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from shared.domain.model import TIME_PRESETS
+
+CHECKBOXES = {
+    "happening_now", "in_danger", "injuries", "threats", "repeat_incident", "anonymous",
+    "consent_to_contact", "incident_location.online", "when.approximate",
+    "needs.bsl_interpreter",
+}
+RADIOS = {"contact.voicemail_ok", "contact.shared_device", "contact.discreet"}
+MULTI = {"hate_strands", "contact.channels"}
+PRESETS = {"contact.safe_times", "preferred_times"}
+ANY_TIME = "any_time"
+# Fields that are part of a form but not of the payload.
+CONTROL = {"csrf_token", "submission_id"}
+
+
+def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False) -> dict[str, Any]:
+    """Nest dotted names, turn ticks into booleans, presets into time windows; drop blanks."""
+    payload: dict[str, Any] = {}
+    for name in form.keys():
+        if name in CONTROL or name.startswith("_"):
+            continue
+        if name in MULTI:
+            value: Any = [v for v in form.getlist(name) if v]
+        elif name in PRESETS:
+            chosen = [v for v in form.getlist(name) if v]
+            if name == "contact.safe_times" and ANY_TIME in chosen:
+                _put(payload, "contact.any_time", True)
+            value = [TIME_PRESETS[v] for v in chosen if v in TIME_PRESETS]
+            if not value:
+                continue
+        elif name in CHECKBOXES:
+            value = form.get(name) in ("on", "yes", "true", "1")
+        elif name in RADIOS:
+            raw = form.get(name, "")
+            if raw not in ("yes", "no"):
+                continue
+            value = raw == "yes"
+        else:
+            value = (form.get(name) or "").strip()
+            if not value:
+                continue
+        _put(payload, name, value)
+    _prune(payload)
+    if drop_contact:
+        payload.pop("contact", None)
+    return payload
+
+
+def contact_is_blank(form: MultiDict[str, str]) -> bool:
+    """True when the person typed or chose nothing in the contact section."""
+    for name in form.keys():
+        if name.startswith("contact.") and name not in RADIOS and any(
+                v.strip() for v in form.getlist(name)):
+            return False
+    return True
+
+
+def flatten_errors(messages: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    """{'contact': {'phone': ['..']}} -> {'contact.phone': ['..']} (list items fold up)."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = prefix if isinstance(key, int) else (f"{prefix}.{key}" if prefix else str(key))
+        if isinstance(value, Mapping):
+            for sub, msgs in flatten_errors(value, name).items():
+                flat.setdefault(sub, []).extend(msgs)
+        else:
+            flat.setdefault(name, []).extend(value if isinstance(value, list) else [value])
+    # A nested group's own message ("_schema") belongs to the group.
+    return {k.replace("._schema", ""): v for k, v in flat.items()}
+
+
+def _put(payload: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = payload
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _prune(node: dict[str, Any]) -> None:
+    for key in list(node):
+        if isinstance(node[key], dict):
+            _prune(node[key])
+            if not node[key] or all(v is False for v in node[key].values()):
+                del node[key]

@@ -1,0 +1,211 @@
+"""Receiving a report or callback: place, triage, seal, store atomically, then publish."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from marshmallow import ValidationError
+
+from shared.config import Settings
+from shared.domain.alerts import emergency_alert
+from shared.domain.cases import Case, Placement, new_case, with_new_reference
+from shared.domain.model import CaseKind, HateStrand, Priority
+from shared.domain.triage import TriageFacts, triage
+from shared.geography import Force
+from shared.messaging import Publisher
+from shared.sealing import Sealer
+from shared.store import CreateOutcome, Store
+
+logger = logging.getLogger(__name__)
+
+EMERGENCY_STEPS = (
+    "Call 999 now. If you cannot speak, call 999 and press 55 when asked. Deaf, hard of "
+    "hearing or speech-impaired: use text relay on 18000, or text 999 if you have "
+    "registered for emergencySMS. We have also alerted the duty supervisor."
+)
+REPORT_STEPS = (
+    "Thank you for telling us. A liaison officer for the area will read your report. "
+    "If you asked us to, they will contact you only in the ways and at the times you "
+    "said are safe. Keep your reference: quote it if you call 101 about this."
+)
+ANONYMOUS_STEPS = (
+    "Thank you for telling us. Your report is anonymous, so we will not contact you. "
+    "A liaison officer will review it and it helps protect others. Keep your reference "
+    "if you want to add to it later by calling 101."
+)
+CALLBACK_STEPS = (
+    "A liaison officer for your area will contact you in the ways and at the times you "
+    "said are safe, using the name you gave. Keep your reference: quote it if you call 101."
+)
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was already used for a different submission."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    case_id: str
+    reference: str
+    priority: Priority
+    created_at: float
+    next_steps: str
+    status: str = "received"
+    duplicate: bool = False
+
+    @property
+    def emergency(self) -> bool:
+        return self.priority is Priority.EMERGENCY
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "status": self.status,
+            "priority": self.priority.label,
+            "emergency": self.emergency,
+            "next_steps": self.next_steps,
+            "created_at": datetime.fromtimestamp(self.created_at, UTC),
+        }
+
+
+@dataclass
+class IntakeDeps:
+    """What receiving a case talks to; the app factory builds it, tests pass fakes."""
+
+    store: Store
+    publisher: Publisher
+    sealer: Sealer
+    force: Force
+    settings: Settings
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
+            idempotency_key: str | None = None) -> Receipt:
+    """Store a validated submission as a new case and announce it to the router."""
+    placement = place(kind, data, deps.force)
+    result = triage(TriageFacts(
+        kind=kind,
+        happening_now=bool(data.get("happening_now")),
+        in_danger=bool(data.get("in_danger")),
+        injuries=bool(data.get("injuries")),
+        threats=bool(data.get("threats")),
+        repeat_incident=bool(data.get("repeat_incident")),
+    ))
+    now = deps.clock()
+    anonymous = bool(data.get("anonymous"))
+    contact = data.get("contact") or {}
+    contactable = (not anonymous and (kind is CaseKind.CALLBACK or bool(
+        data.get("consent_to_contact"))) and any(c.value != "none" for c in
+                                                 contact.get("channels", [])))
+    case = new_case(
+        kind, result, placement, now=now,
+        strands=tuple(HateStrand(s) for s in data.get("hate_strands", [])),
+        preferred_skills=skills_for(data.get("needs") or {}),
+        anonymous=anonymous, contactable=contactable,
+    )
+    plain = _canonical(data)
+    sealed = deps.sealer.seal({"kind": kind.value, "submission": json.loads(plain)})
+    fingerprint = hashlib.sha256(plain.encode()).hexdigest()
+    idem = (idempotency_key, fingerprint, deps.settings.idempotency_ttl) \
+        if idempotency_key else None
+    for _ in range(5):
+        alert = emergency_alert(case) if result.emergency else None
+        outcome, seen = deps.store.cases.create(
+            case, sealed, outbox_due=now + deps.settings.outbox_grace_seconds,
+            idempotency=idem, alert=alert)
+        if outcome is not CreateOutcome.REFERENCE_TAKEN:
+            break
+        case = with_new_reference(case)
+    if outcome is CreateOutcome.DUPLICATE and seen is not None:
+        if seen.fingerprint != fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was used for a different submission")
+        return _existing_receipt(seen.case_id, deps)
+    if outcome is not CreateOutcome.CREATED:
+        raise RuntimeError(f"case could not be stored: {outcome.value}")
+    logger.info("case received", extra={"case_id": case.id, "kind": kind.value,
+                                        "priority": result.priority.label,
+                                        "district": placement.district or "force"})
+    deps.publisher.route_case(case.id)
+    return Receipt(case.id, case.reference, case.priority, case.created_at,
+                   next_steps_for(case))
+
+
+def place(kind: CaseKind, data: dict[str, Any], force: Force) -> Placement:
+    """Which district a case routes to: reports by incident place, callbacks by home area."""
+    home, home_out = _resolve(data.get("home_area"), "home_area", force)
+    if kind is CaseKind.CALLBACK:
+        return Placement(district=home, home_district=home, out_of_area=home_out)
+    where = data.get("incident_location") or {}
+    incident, incident_out = (None, False) if where.get("online") else \
+        _resolve(where, "incident_location", force)
+    return Placement(district=incident or home, incident_district=incident,
+                     home_district=home, out_of_area=incident_out and not home)
+
+
+def _resolve(location: dict[str, Any] | None, field_name: str,
+             force: Force) -> tuple[str | None, bool]:
+    if not location:
+        return None, False
+    district = location.get("district")
+    if district:
+        if not force.has_district(district):
+            raise ValidationError({field_name: {"district": [
+                f"Choose a district in {force.name}'s area from the list."]}})
+        return district, False
+    postcode = location.get("postcode")
+    if postcode:
+        found = force.district_for_postcode(postcode)
+        return found, found is None
+    return None, False
+
+
+def skills_for(needs: dict[str, Any]) -> tuple[str, ...]:
+    """Preferred officer skills from the person's needs (language, BSL)."""
+    skills = []
+    if needs.get("bsl_interpreter"):
+        skills.append("bsl")
+    language = (needs.get("language") or "").strip().lower()
+    if language and language != "english":
+        skills.append("lang:" + "".join(ch for ch in language if ch.isalnum())[:30])
+    return tuple(skills)
+
+
+def next_steps_for(case: Case) -> str:
+    if case.emergency:
+        return EMERGENCY_STEPS
+    if case.kind is CaseKind.CALLBACK:
+        return CALLBACK_STEPS
+    return ANONYMOUS_STEPS if case.anonymous else REPORT_STEPS
+
+
+def _existing_receipt(case_id: str, deps: IntakeDeps) -> Receipt:
+    stored = deps.store.cases.get(case_id)
+    if stored is None:  # the idempotency key outlived its case: treat as unknown
+        raise IdempotencyConflict("this Idempotency-Key refers to a case that no longer exists")
+    priority = Priority(int(stored["priority"]))
+    kind = CaseKind(stored["kind"])
+    steps = EMERGENCY_STEPS if priority is Priority.EMERGENCY else (
+        CALLBACK_STEPS if kind is CaseKind.CALLBACK else
+        ANONYMOUS_STEPS if stored.get("anonymous") == "1" else REPORT_STEPS)
+    return Receipt(case_id, stored["reference"], priority, float(stored["created_at"]),
+                   steps, duplicate=True)
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, date):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(data, default=default, sort_keys=True, separators=(",", ":"))

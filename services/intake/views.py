@@ -1,0 +1,182 @@
+"""Public pages: start, the two forms, confirmation; health checks; HTML error pages."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from services.intake.forms import contact_is_blank, flatten_errors, form_to_payload
+from services.intake.handlers import IdempotencyConflict, IntakeDeps, receive
+from shared.domain.model import CaseKind, ContactChannel, HateStrand, ReporterRole
+from shared.schemas import CallbackSchema, ReportSchema
+from shared.store import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 30
+
+bp = Blueprint("pages", __name__)
+
+FORMS = {
+    CaseKind.REPORT: ("report.html", ReportSchema),
+    CaseKind.CALLBACK: ("callback.html", CallbackSchema),
+}
+STRAND_LABELS = {
+    HateStrand.SEXUAL_ORIENTATION: "Sexual orientation",
+    HateStrand.TRANSGENDER_IDENTITY: "Transgender identity",
+    HateStrand.DISABILITY: "Disability",
+    HateStrand.RACE: "Race",
+    HateStrand.RELIGION: "Religion or belief",
+}
+ROLE_LABELS = {
+    ReporterRole.VICTIM: "It happened to me",
+    ReporterRole.WITNESS: "I saw it happen",
+    ReporterRole.ON_BEHALF: "I am reporting for someone else",
+    ReporterRole.THIRD_PARTY_CENTRE: "I work at a third-party reporting centre",
+}
+CHANNEL_LABELS = {
+    ContactChannel.PHONE: "Phone call",
+    ContactChannel.SMS: "Text message",
+    ContactChannel.EMAIL: "Email",
+}
+TIME_LABELS = {
+    "any_time": "Any time",
+    "weekday_daytime": "Weekdays 9am to 5pm",
+    "weekday_evening": "Weekday evenings 5pm to 9pm",
+    "weekend_daytime": "Weekends 9am to 5pm",
+    "weekend_evening": "Weekend evenings 5pm to 9pm",
+}
+
+
+def _deps() -> IntakeDeps:
+    deps: IntakeDeps = current_app.extensions["liaison"]
+    return deps
+
+
+@bp.get("/")
+def start() -> ResponseReturnValue:
+    return render_template("start.html")
+
+
+@bp.get("/report")
+def report_form() -> ResponseReturnValue:
+    return _render_form(CaseKind.REPORT, MultiDict())
+
+
+@bp.post("/report")
+def report_submit() -> ResponseReturnValue:
+    return _submit(CaseKind.REPORT)
+
+
+@bp.get("/callback")
+def callback_form() -> ResponseReturnValue:
+    return _render_form(CaseKind.CALLBACK, MultiDict())
+
+
+@bp.post("/callback")
+def callback_submit() -> ResponseReturnValue:
+    return _submit(CaseKind.CALLBACK)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    try:
+        _deps().store.ping()
+    except StoreUnavailable:
+        return {"status": "unavailable", "redis": "unreachable"}, 503
+    return {"status": "ok", "redis": "ok"}
+
+
+def _submit(kind: CaseKind) -> ResponseReturnValue:
+    form = request.form
+    template, schema = FORMS[kind]
+    drop_contact = kind is CaseKind.REPORT and (
+        form.get("anonymous") == "on" or (form.get("consent_to_contact") != "on"
+                                          and contact_is_blank(form)))
+    payload = form_to_payload(form, drop_contact=drop_contact)
+    try:
+        data = schema().load(payload)
+        receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form))
+    except ValidationError as exc:
+        return _render_form(kind, form, errors=flatten_errors(exc.messages)), 422
+    except IdempotencyConflict:
+        # The same form was changed and sent again after a success: treat it as new.
+        form = form.copy()
+        form["submission_id"] = uuid.uuid4().hex
+        return _render_form(kind, form, problem="changed"), 409
+    except StoreUnavailable:
+        return (_render_form(kind, form, problem="unavailable"), 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return render_template("confirmation.html", receipt=receipt, kind=kind.value)
+
+
+def _submission_id(form: MultiDict[str, str]) -> str | None:
+    value = form.get("submission_id", "")
+    return f"form:{value}" if len(value) == 32 and value.isalnum() else None
+
+
+def _render_form(kind: CaseKind, form: MultiDict[str, str], *,
+                 errors: dict[str, list[str]] | None = None, problem: str = "") -> str:
+    template, _ = FORMS[kind]
+    values = form.copy()
+    if not values.get("submission_id"):
+        values["submission_id"] = uuid.uuid4().hex
+    return render_template(
+        template, form=values, errors=errors or {}, problem=problem,
+        districts=_deps().force.choices(), force_name=_deps().force.name,
+        strands=STRAND_LABELS, roles=ROLE_LABELS, channels=CHANNEL_LABELS, times=TIME_LABELS,
+        prefer_times={k: v for k, v in TIME_LABELS.items() if k != "any_time"},
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+def _form_kind() -> CaseKind | None:
+    return {"/report": CaseKind.REPORT, "/callback": CaseKind.CALLBACK}.get(request.path)
+
+
+def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    kind = _form_kind()
+    if kind is None:
+        return _error_page(400)
+    return _render_form(kind, request.form, problem="expired"), 400
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        handler = current_app.extensions["liaison_api_errors"]
+        result: ResponseReturnValue = handler(error)
+        return result
+    kind = _form_kind()
+    if error.code == 429 and kind is not None and request.method == "POST":
+        return _render_form(kind, request.form, problem="rate_limited"), 429
+    return _error_page(error.code or 500)
+
+
+def _error_page(code: int) -> ResponseReturnValue:
+    return render_template("error.html", code=code), code
+
+
+def register(app: Flask, limiter: Limiter, rate: str) -> None:
+    """Mount the pages with a rate limit on submissions and HTML error pages."""
+    limiter.limit(rate, methods=["POST"])(bp)
+    app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, _csrf_failed)
+
+
+def register_error_pages(app: Flask, api_handler: Any) -> None:
+    """HTML errors for pages, JSON (flask-smorest's) for /api/."""
+    app.extensions["liaison_api_errors"] = api_handler
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,246 @@
+"""Settings from `LIAISON_*` environment variables, validated once at start-up.
+
+This is the only module that reads `os.environ`. A bad value stops the service with a
+message that names the variable; production refuses defaults that are unsafe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "test", "production")
+DEV_SECRETS_FILE = "secrets.json"
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; the message names every bad variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; build with `Settings.from_env()` or `Settings.for_tests()`."""
+
+    env: str = "development"
+    debug: bool = False
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    dev_redis_port: int = 6390
+    broker_url: str = ""
+    key_prefix: str = "liaison:"
+    secret_key: str = ""
+    sealing_keys: tuple[str, ...] = ()
+    var_dir: Path = Path("var")
+    force_file: str = ""
+    host: str = "127.0.0.1"
+    intake_port: int = 8000
+    console_port: int = 8001
+    console_url: str = ""
+    max_body_bytes: int = 64 * 1024
+    rate_limit: str = "10 per minute;100 per hour"
+    trusted_proxies: int = 0
+    idempotency_ttl: int = 24 * 3600
+    outbox_grace_seconds: int = 5
+    events_maxlen: int = 100_000
+    log_level: str = "INFO"
+    log_format: str = "json"
+    neutral_exit_url: str = "https://www.bbc.co.uk/weather"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker URL: the same Redis unless set apart."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def public_console_url(self) -> str:
+        return self.console_url or f"http://{self.host}:{self.console_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every `LIAISON_*` variable; raise ConfigError naming bad ones."""
+        env = dict(os.environ if environ is None else environ)
+        errors: list[str] = []
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = "LIAISON_" + f.name.upper()
+            if var not in env or env[var] == "":
+                continue
+            parser = _PARSERS.get(f.name, str)
+            try:
+                values[f.name] = parser(env[var])
+            except ValueError as exc:
+                errors.append(f"{var}: {exc}")
+        settings = cls(**values)
+        errors += settings._problems()
+        if errors:  # nothing is written (no dev secrets file) while any value is bad
+            raise ConfigError("invalid settings:\n  " + "\n  ".join(errors))
+        return settings._with_secrets()._validated()
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> Settings:
+        """Settings for tests: fresh keys, no files written."""
+        base: dict[str, Any] = {
+            "env": "test",
+            "secret_key": secrets.token_urlsafe(32),
+            "sealing_keys": (Fernet.generate_key().decode(),),
+            "log_format": "text",
+        }
+        base.update(overrides)
+        return cls(**base)._validated()
+
+    def _with_secrets(self) -> Settings:
+        """Development generates its secret and sealing key into var/ once; production never."""
+        if self.production or (self.secret_key and self.sealing_keys):
+            return self
+        path = self.var_dir / DEV_SECRETS_FILE
+        stored: dict[str, Any] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            stored = {
+                "secret_key": secrets.token_urlsafe(32),
+                "sealing_keys": [Fernet.generate_key().decode()],
+            }
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+        return replace(
+            self,
+            secret_key=self.secret_key or stored["secret_key"],
+            sealing_keys=self.sealing_keys or tuple(stored["sealing_keys"]),
+        )
+
+    def _validated(self) -> Settings:
+        errors = self._problems()
+        if errors:
+            raise ConfigError("invalid settings:\n  " + "\n  ".join(errors))
+        return self
+
+    def _problems(self) -> list[str]:
+        """Every invalid value or combination (production never generates its secrets)."""
+        errors: list[str] = []
+        if self.env not in ENVIRONMENTS:
+            errors.append(f"LIAISON_ENV: must be one of {', '.join(ENVIRONMENTS)}")
+        for name in ("redis_url", "broker_url"):
+            value = getattr(self, name)
+            if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
+                errors.append(f"LIAISON_{name.upper()}: must be a redis://, rediss:// or unix:// URL")
+        for key in self.sealing_keys:
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                errors.append("LIAISON_SEALING_KEYS: each key must be a 32-byte url-safe "
+                              "base64 Fernet key (generate with `liaison keys`)")
+                break
+        if self.log_format not in ("json", "text"):
+            errors.append("LIAISON_LOG_FORMAT: must be json or text")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            errors.append("LIAISON_LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR")
+        if self.production:
+            if not self.secret_key or self.secret_key in _KNOWN_DEFAULT_SECRETS \
+                    or len(self.secret_key) < 32 or len(set(self.secret_key)) < 10:
+                errors.append("LIAISON_SECRET_KEY: production needs a random secret of "
+                              "32+ varied characters, not a default")
+            if not self.sealing_keys:
+                errors.append("LIAISON_SEALING_KEYS: production needs at least one sealing key")
+        if self.production and self.debug:
+            errors.append("LIAISON_DEBUG: debug must be off in production")
+        return errors
+
+
+_KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development"}
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (use true or false)")
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _keys(text: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    if not keys:
+        raise ValueError("give one or more comma-separated Fernet keys")
+    return keys
+
+
+def _prefix(text: str) -> str:
+    if not text.replace(":", "").replace("_", "").replace("-", "").isalnum():
+        raise ValueError("use letters, digits, '-', '_' and ':' only")
+    return text
+
+
+def _env(text: str) -> str:
+    if text not in ENVIRONMENTS:
+        raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
+    return text
+
+
+def _rate(text: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate limit like '10 per minute;100 per hour'")\
+            from None
+    return text
+
+
+def _url(text: str) -> str:
+    if urlparse(text).scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "env": _env,
+    "debug": _bool,
+    "key_prefix": _prefix,
+    "sealing_keys": _keys,
+    "var_dir": Path,
+    "dev_redis_port": _int_range(1, 65535),
+    "intake_port": _int_range(1, 65535),
+    "console_port": _int_range(1, 65535),
+    "console_url": _url,
+    "neutral_exit_url": _url,
+    "max_body_bytes": _int_range(1024, 10 * 1024 * 1024),
+    "rate_limit": _rate,
+    "trusted_proxies": _int_range(0, 5),
+    "idempotency_ttl": _int_range(60, 30 * 24 * 3600),
+    "outbox_grace_seconds": _int_range(1, 3600),
+    "events_maxlen": _int_range(1000, 10_000_000),
+}
+
+
+def variables() -> list[str]:
+    """Every `LIAISON_*` variable, in declaration order (the README table lists them all)."""
+    return [f"LIAISON_{f.name.upper()}" for f in fields(Settings)]

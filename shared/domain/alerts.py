@@ -1,0 +1,46 @@
+"""Supervisor alerts: something a person must look at now (no personal data in them)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from shared.domain.cases import Case
+
+EMERGENCY_CASE = "emergency_case"
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    kind: str
+    case_id: str
+    reference: str
+    district: str
+    priority: int
+    created_at: float
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "case_id": self.case_id,
+            "reference": self.reference,
+            "district": self.district,
+            "priority": str(self.priority),
+            "created_at": f"{self.created_at:.6f}",
+            "status": "open",
+        }
+
+
+def emergency_alert(case: Case) -> Alert:
+    """The urgent alert raised for the duty supervisor when an emergency case arrives."""
+    return Alert(
+        id=uuid.uuid4().hex,
+        kind=EMERGENCY_CASE,
+        case_id=case.id,
+        reference=case.reference,
+        district=case.placement.district or "",
+        priority=int(case.priority),
+        created_at=case.created_at,
+    )

@@ -1,0 +1,85 @@
+"""The messaging contract: task names, queues, and the Celery reliability settings.
+
+Payloads are ids only. A message is the fast path; the durable record in Redis (outbox,
+offers, notifications) is the truth, and the sweeper re-publishes what a lost message
+left behind (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from celery import Celery
+
+from shared.config import Settings
+
+logger = logging.getLogger(__name__)
+
+ROUTE_QUEUE = "route"
+NOTIFY_QUEUE = "notify"
+SWEEP_QUEUE = "sweep"
+
+ASSIGN_CASE = "router.assign_case"
+DELIVER_NOTIFICATION = "notifier.deliver"
+SWEEP = "router.sweep"
+
+TASK_QUEUES = {ASSIGN_CASE: ROUTE_QUEUE, DELIVER_NOTIFICATION: NOTIFY_QUEUE, SWEEP: SWEEP_QUEUE}
+
+# Longest task time limit; the visibility timeout sits well above it.
+TASK_TIME_LIMIT = 60
+VISIBILITY_TIMEOUT = 15 * 60
+
+
+def make_celery(name: str, settings: Settings) -> Celery:
+    """A Celery app with the reliability settings every service shares."""
+    app = Celery(name, broker=settings.broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        task_time_limit=TASK_TIME_LIMIT,
+        task_soft_time_limit=TASK_TIME_LIMIT - 10,
+        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        task_default_queue=ROUTE_QUEUE,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    return app
+
+
+class Publisher(Protocol):
+    """Announces work by id; failure is logged and left to the sweeper."""
+
+    def route_case(self, case_id: str) -> bool: ...
+
+
+class CeleryPublisher:
+    """Publishes task messages by name (services never import each other's tasks)."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+
+    def route_case(self, case_id: str) -> bool:
+        """Ask a router to assign the case; False (and a log line) if the broker refused."""
+        try:
+            self._app.send_task(
+                ASSIGN_CASE, args=[case_id], queue=ROUTE_QUEUE,
+                retry=True, retry_policy={"max_retries": 1, "interval_start": 0,
+                                          "interval_step": 0.2, "timeout": 2},
+            )
+        except Exception as exc:  # the outbox + sweeper make this safe to swallow
+            logger.warning("publish failed; the sweeper will retry",
+                           extra={"case_id": case_id, "error": type(exc).__name__})
+            return False
+        return True

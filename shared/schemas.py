@@ -1,0 +1,234 @@
+"""Marshmallow schemas for the public API: strict at the edge, errors as field messages.
+
+Unknown fields are refused (`unknown=RAISE`, marshmallow's default), every string has a
+length limit, every choice is an enum. Messages are written for the person filling the form.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from shared.domain.model import WEEKDAYS, ContactChannel, HateStrand, ReporterRole
+
+# \Z, not $: "$" would also accept a trailing newline.
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
+_PHONE = re.compile(r"^\+?[0-9 ()-]{10,20}\Z")
+_POSTCODE = re.compile(r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?( *[0-9][A-Za-z]{2})?\Z")
+_DISTRICT = re.compile(r"^[a-z][a-z0-9_]{1,40}\Z")
+_REQUIRED = {"required": "This field is required."}
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("This cannot be blank.")
+
+
+def _phone_digits(value: str) -> None:
+    if not 10 <= sum(ch.isdigit() for ch in value) <= 15:
+        raise ValidationError("Enter a phone number, like 07700 900123.")
+
+
+def _text(max_len: int, *, min_len: int = 0, required: bool = False, **kw: Any) -> fields.String:
+    checks: list[Any] = []
+    if min_len:
+        checks = [validate.Length(min=min_len, max=max_len,
+                                  error=f"Use between {min_len} and {max_len} characters."),
+                  _not_blank]
+    else:
+        checks = [validate.Length(max=max_len, error=f"Use {max_len} characters or fewer.")]
+    return fields.String(required=required, validate=checks, error_messages=_REQUIRED, **kw)
+
+
+def _flag(**kw: Any) -> fields.Boolean:
+    return fields.Boolean(load_default=False, **kw)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class TimeWindowSchema(StrictSchema):
+    """Days and hours, in the force's local time; an end before the start crosses midnight."""
+
+    days = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), required=True,
+                       validate=validate.Length(min=1, error="Choose at least one day."))
+    start = fields.String(required=True, validate=validate.Regexp(_HHMM, error="Use HH:MM."))
+    end = fields.String(required=True, validate=validate.Regexp(_HHMM, error="Use HH:MM."))
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("start") and data.get("start") == data.get("end"):
+            raise ValidationError("The end must differ from the start.", "end")
+
+
+class LocationSchema(StrictSchema):
+    """Where: a postcode or a district (the form offers both); free-text detail optional."""
+
+    postcode = fields.String(validate=validate.Regexp(
+        _POSTCODE, error="Enter a UK postcode like AL1 3JX, or just its first part (AL1)."))
+    district = fields.String(validate=validate.Regexp(_DISTRICT, error="Choose a district."))
+    description = _text(500)
+
+    @validates_schema
+    def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("postcode") and not data.get("district"):
+            raise ValidationError("Give a postcode or choose a district.", "postcode")
+
+
+class IncidentLocationSchema(LocationSchema):
+    """Where it happened; `online` incidents need no place."""
+
+    online = _flag()
+
+    @validates_schema
+    def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("online"):
+            super()._somewhere(data)
+
+
+class WhenSchema(StrictSchema):
+    date = fields.Date(error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
+    time = fields.String(validate=validate.Regexp(_HHMM, error="Use HH:MM, e.g. 21:30."))
+    approximate = _flag()
+    description = _text(200)
+
+    @validates("date")
+    def _not_future(self, value: date, **_: Any) -> None:
+        if value > date.today():
+            raise ValidationError("The date cannot be in the future.")
+
+    @validates_schema
+    def _some_when(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("date") and not data.get("description"):
+            raise ValidationError("Give a date, or describe when (e.g. 'last weekend').", "date")
+
+
+class NeedsSchema(StrictSchema):
+    language = _text(50, metadata={"description": "Language to use, if not English"})
+    bsl_interpreter = _flag()
+
+
+class ContactProfileSchema(StrictSchema):
+    """How, when and under what name it is safe to contact the person (DESIGN §4)."""
+
+    name = _text(100, min_len=1, required=True, metadata={"description": "Name to use"})
+    pronouns = _text(40)
+    channels = fields.List(
+        fields.Enum(ContactChannel, by_value=True), required=True, error_messages=_REQUIRED,
+        validate=validate.Length(min=1, error="Choose how we may contact you."))
+    phone = fields.String(validate=[validate.Regexp(
+        _PHONE, error="Enter a phone number, like 07700 900123."), _phone_digits])
+    email = fields.Email(validate=validate.Length(max=254),
+                         error_messages={"invalid": "Enter an email address, like name@example.com."})
+    safe_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
+    any_time = _flag(metadata={"description": "Safe to contact at any time"})
+    voicemail_ok = fields.Boolean(required=True, error_messages=_REQUIRED)
+    shared_device = fields.Boolean(required=True, error_messages=_REQUIRED)
+    discreet = fields.Boolean(required=True, error_messages=_REQUIRED, metadata={
+        "description": "No 'police', 'LGBT+' or 'hate crime' in subjects, previews, voicemail"})
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        channels = set(data.get("channels") or [])
+        errors: dict[str, list[str]] = {}
+        if ContactChannel.NONE in channels and len(channels) > 1:
+            errors["channels"] = ["'No contact' cannot be combined with other ways."]
+        if channels & {ContactChannel.PHONE, ContactChannel.SMS} and not data.get("phone"):
+            errors["phone"] = ["Enter the phone number to use."]
+        if ContactChannel.EMAIL in channels and not data.get("email"):
+            errors["email"] = ["Enter the email address to use."]
+        reachable = channels - {ContactChannel.NONE}
+        if reachable and not data.get("safe_times") and not data.get("any_time"):
+            errors["safe_times"] = ["Say when it is safe to contact you."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReportSchema(StrictSchema):
+    """A hate crime or incident report."""
+
+    reporter_role = fields.Enum(ReporterRole, by_value=True, required=True,
+                                error_messages=_REQUIRED)
+    what_happened = _text(20_000, min_len=10, required=True)
+    when = fields.Nested(WhenSchema, required=True, error_messages=_REQUIRED)
+    incident_location = fields.Nested(IncidentLocationSchema, required=True,
+                                      error_messages=_REQUIRED)
+    home_area = fields.Nested(LocationSchema)
+    hate_strands = fields.List(
+        fields.Enum(HateStrand, by_value=True), required=True, error_messages=_REQUIRED,
+        validate=validate.Length(min=1, error="Choose at least one."))
+    happening_now = _flag()
+    in_danger = _flag()
+    injuries = _flag()
+    threats = _flag()
+    repeat_incident = _flag()
+    suspect_description = _text(5_000)
+    anonymous = _flag()
+    consent_to_contact = _flag()
+    contact = fields.Nested(ContactProfileSchema)
+    needs = fields.Nested(NeedsSchema)
+
+    @validates_schema
+    def _contact_rules(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("anonymous"):
+            if data.get("contact"):
+                raise ValidationError("Leave contact details out of an anonymous report.",
+                                      "contact")
+            if data.get("consent_to_contact"):
+                raise ValidationError("An anonymous report cannot be contacted.",
+                                      "consent_to_contact")
+        elif data.get("consent_to_contact") and not data.get("contact"):
+            raise ValidationError("Tell us how and when we may contact you.", "contact")
+        elif data.get("contact") and not data.get("consent_to_contact"):
+            raise ValidationError("Tick this if we may contact you, or leave contact details "
+                                  "out.", "consent_to_contact")
+
+
+class CallbackSchema(StrictSchema):
+    """A request for a liaison officer to make contact (non-urgent advice)."""
+
+    contact = fields.Nested(ContactProfileSchema, required=True, error_messages=_REQUIRED)
+    home_area = fields.Nested(LocationSchema, required=True, error_messages=_REQUIRED)
+    reason = _text(5_000)
+    preferred_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
+    needs = fields.Nested(NeedsSchema)
+    in_danger = _flag()
+
+    @validates_schema
+    def _reachable(self, data: dict[str, Any], **_: Any) -> None:
+        channels = set((data.get("contact") or {}).get("channels") or [])
+        if channels and not channels - {ContactChannel.NONE}:
+            raise ValidationError({"contact": {"channels": [
+                "Choose at least one way we may contact you."]}})
+
+
+class ReceiptSchema(Schema):
+    """What the reporter gets back."""
+
+    reference = fields.String(required=True, metadata={"example": "K7XM-4QPA-R"})
+    status = fields.String(required=True, metadata={"example": "received"})
+    priority = fields.String(required=True, metadata={"example": "standard"})
+    emergency = fields.Boolean(required=True)
+    next_steps = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict()

@@ -1,0 +1,100 @@
+"""Cases: create (one atomic script), read, and the outbox of cases awaiting routing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import redis
+
+from shared.domain import events
+from shared.domain.alerts import Alert
+from shared.domain.cases import Case
+from shared.store.base import Keys, load_script, translate_errors
+
+
+class CreateOutcome(str, Enum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    REFERENCE_TAKEN = "reference_taken"
+    EXISTS = "exists"
+
+
+@dataclass(frozen=True)
+class DuplicateSubmission:
+    """An idempotency key seen before: the case it made, and the body's fingerprint then."""
+
+    case_id: str
+    fingerprint: str
+
+
+class CaseRepository:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+        self._r = client
+        self._keys = keys
+        self._events_maxlen = events_maxlen
+        self._create = load_script(client, "create_case")
+
+    @translate_errors
+    def create(self, case: Case, sealed: str, *, outbox_due: float,
+               idempotency: tuple[str, str, int] | None = None,
+               alert: Alert | None = None) -> tuple[CreateOutcome, DuplicateSubmission | None]:
+        """Write the case, its first event, outbox entry, idempotency key and alert at once.
+
+        `idempotency` is (key, body fingerprint, ttl seconds).
+        """
+        k = self._keys
+        fields = case.routing_fields() | {"sealed": sealed, "attempts": "0"}
+        event = {
+            "type": events.CASE_RECEIVED,
+            "case_id": case.id,
+            "reference": case.reference,
+            "kind": case.kind.value,
+            "priority": str(int(case.priority)),
+            "district": case.placement.district or "",
+            "at": f"{case.created_at:.6f}",
+        }
+        idem_key, idem_value, ttl = "", "", 0
+        if idempotency:
+            idem_key = k.idempotency(idempotency[0])
+            idem_value = json.dumps({"case_id": case.id, "fingerprint": idempotency[1]})
+            ttl = idempotency[2]
+        result = self._create(
+            keys=[k.case(case.id), k.case_log(case.id), k.reference(case.reference), k.events,
+                  k.outbox, idem_key, k.alert(alert.id) if alert else "", k.open_alerts],
+            args=[case.id, case.reference, idem_value, ttl, f"{case.created_at:.6f}",
+                  f"{outbox_due:.6f}", self._events_maxlen, alert.id if alert else "",
+                  json.dumps(fields), json.dumps(event),
+                  json.dumps(alert.fields()) if alert else ""],
+        )
+        outcome = CreateOutcome(result[0])
+        if outcome is CreateOutcome.DUPLICATE:
+            seen = json.loads(result[1])
+            return outcome, DuplicateSubmission(seen["case_id"], seen["fingerprint"])
+        return outcome, None
+
+    @translate_errors
+    def get(self, case_id: str) -> dict[str, str] | None:
+        """The case hash (routing fields plus the sealed blob), or None."""
+        data: dict[str, str] = self._r.hgetall(self._keys.case(case_id))  # type: ignore[assignment]
+        return data or None
+
+    @translate_errors
+    def id_for_reference(self, reference: str) -> str | None:
+        value: str | None = self._r.get(self._keys.reference(reference))  # type: ignore[assignment]
+        return value
+
+    @translate_errors
+    def log(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's own events, oldest first."""
+        entries = self._r.xrange(self._keys.case_log(case_id))
+        return [dict(fields, id=entry_id) for entry_id, fields in entries]  # type: ignore[union-attr]
+
+    @translate_errors
+    def outbox_due(self, now: float, limit: int = 100) -> list[str]:
+        """Case ids whose routing has not been confirmed by their due time."""
+        ids: list[str] = self._r.zrangebyscore(  # type: ignore[assignment]
+            self._keys.outbox, "-inf", now, start=0, num=limit)
+        return ids

@@ -1,0 +1,19 @@
+"""Fakes that record, for unit tests (STYLE rule 5)."""
+
+from __future__ import annotations
+
+from shared.messaging import ASSIGN_CASE
+
+
+class FakePublisher:
+    """Records what would be published; `fail=True` behaves like a broker that refuses."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def route_case(self, case_id: str) -> bool:
+        if self.fail:
+            return False
+        self.sent.append((ASSIGN_CASE, case_id))
+        return True

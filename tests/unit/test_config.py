@@ -1,0 +1,265 @@
+"""Settings from LIAISON_* variables: safe development defaults, loud errors, strict production.
+
+Every test passes an explicit `environ`; os.environ is never read or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from shared.config import DEV_SECRETS_FILE, ConfigError, Settings
+from shared.sealing import Sealer
+
+
+def dev_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    return {"LIAISON_VAR_DIR": str(tmp_path), **variables}
+
+
+def production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    return {
+        "LIAISON_ENV": "production",
+        "LIAISON_VAR_DIR": str(tmp_path),
+        "LIAISON_SECRET_KEY": secrets.token_urlsafe(32),
+        "LIAISON_SEALING_KEYS": Fernet.generate_key().decode(),
+        **variables,
+    }
+
+
+def config_error(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(environ)
+    return str(caught.value)
+
+
+def assert_round_trips(settings: Settings) -> None:
+    sealer = Sealer(settings.sealing_keys)
+    assert sealer.unseal(sealer.seal({"name": "Sam"})) == {"name": "Sam"}
+
+
+# -- development ------------------------------------------------------------------------------
+
+def test_development_generates_its_secrets_into_the_var_dir(tmp_path: Path) -> None:
+    settings = Settings.from_env(dev_env(tmp_path))
+
+    stored = json.loads((tmp_path / DEV_SECRETS_FILE).read_text())
+    assert settings.env == "development" and not settings.production
+    assert settings.secret_key == stored["secret_key"]
+    assert len(settings.secret_key) >= 32
+    assert settings.sealing_keys == tuple(stored["sealing_keys"])
+    assert_round_trips(settings)
+
+
+def test_the_generated_secrets_file_is_readable_only_by_its_owner(tmp_path: Path) -> None:
+    Settings.from_env(dev_env(tmp_path))
+
+    mode = stat.S_IMODE((tmp_path / DEV_SECRETS_FILE).stat().st_mode)
+    assert mode == 0o600
+
+
+def test_development_reuses_its_secrets_on_the_next_start(tmp_path: Path) -> None:
+    first = Settings.from_env(dev_env(tmp_path))
+    written = (tmp_path / DEV_SECRETS_FILE).read_text()
+
+    second = Settings.from_env(dev_env(tmp_path))
+
+    assert (second.secret_key, second.sealing_keys) == (first.secret_key, first.sealing_keys)
+    assert (tmp_path / DEV_SECRETS_FILE).read_text() == written
+
+
+def test_development_creates_a_missing_var_dir(tmp_path: Path) -> None:
+    var_dir = tmp_path / "nested" / "var"
+
+    Settings.from_env({"LIAISON_VAR_DIR": str(var_dir)})
+
+    assert (var_dir / DEV_SECRETS_FILE).exists()
+
+
+def test_development_with_its_own_secrets_writes_no_file(tmp_path: Path) -> None:
+    key = Fernet.generate_key().decode()
+
+    settings = Settings.from_env(dev_env(
+        tmp_path, LIAISON_SECRET_KEY="s" * 40, LIAISON_SEALING_KEYS=key))
+
+    assert (settings.secret_key, settings.sealing_keys) == ("s" * 40, (key,))
+    assert not (tmp_path / DEV_SECRETS_FILE).exists()
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    settings = Settings.from_env(dev_env(tmp_path, LIAISON_INTAKE_PORT="", LIAISON_DEBUG=""))
+
+    assert settings.intake_port == Settings().intake_port
+    assert settings.debug is False
+
+
+def test_good_values_are_parsed(tmp_path: Path) -> None:
+    keys = [Fernet.generate_key().decode() for _ in range(2)]
+
+    settings = Settings.from_env(dev_env(
+        tmp_path, LIAISON_INTAKE_PORT="8080", LIAISON_DEBUG="yes",
+        LIAISON_SEALING_KEYS=f" {keys[0]} , {keys[1]} ", LIAISON_REDIS_URL="rediss://r:6380/1",
+        LIAISON_RATE_LIMIT="5 per minute", LIAISON_MAX_BODY_BYTES="1024"))
+
+    assert settings.intake_port == 8080
+    assert settings.debug is True
+    assert settings.sealing_keys == tuple(keys)
+    assert settings.redis_url == "rediss://r:6380/1"
+    assert settings.rate_limit == "5 per minute"
+    assert settings.max_body_bytes == 1024
+
+
+# -- bad values name their variable -----------------------------------------------------------
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LIAISON_ENV", "staging"),
+    ("LIAISON_INTAKE_PORT", "0"),
+    ("LIAISON_INTAKE_PORT", "65536"),
+    ("LIAISON_INTAKE_PORT", "abc"),
+    ("LIAISON_CONSOLE_PORT", "-1"),
+    ("LIAISON_DEBUG", "maybe"),
+    ("LIAISON_REDIS_URL", "http://x"),
+    ("LIAISON_BROKER_URL", "amqp://x"),
+    ("LIAISON_SEALING_KEYS", "notakey"),
+    ("LIAISON_SEALING_KEYS", ","),
+    ("LIAISON_RATE_LIMIT", "lots"),
+    ("LIAISON_MAX_BODY_BYTES", "10"),
+    ("LIAISON_KEY_PREFIX", "liaison prod"),
+    ("LIAISON_CONSOLE_URL", "ftp://console"),
+    ("LIAISON_LOG_LEVEL", "LOUD"),
+    ("LIAISON_LOG_FORMAT", "xml"),
+])
+def test_a_bad_value_is_refused_naming_its_variable(
+        tmp_path: Path, variable: str, value: str) -> None:
+    message = config_error(dev_env(tmp_path, **{variable: value}))
+
+    assert f"{variable}:" in message
+
+
+def test_a_bad_number_says_what_was_wrong(tmp_path: Path) -> None:
+    assert "'abc' is not a whole number" in config_error(
+        dev_env(tmp_path, LIAISON_INTAKE_PORT="abc"))
+    assert "0 is outside 1..65535" in config_error(dev_env(tmp_path, LIAISON_INTAKE_PORT="0"))
+
+
+def test_several_bad_values_are_all_named(tmp_path: Path) -> None:
+    message = config_error(dev_env(
+        tmp_path, LIAISON_ENV="staging", LIAISON_INTAKE_PORT="abc", LIAISON_DEBUG="maybe",
+        LIAISON_RATE_LIMIT="lots", LIAISON_MAX_BODY_BYTES="10"))
+
+    for variable in ("LIAISON_ENV", "LIAISON_INTAKE_PORT", "LIAISON_DEBUG",
+                     "LIAISON_RATE_LIMIT", "LIAISON_MAX_BODY_BYTES"):
+        assert f"{variable}:" in message
+
+
+def test_several_bad_urls_and_keys_are_all_named(tmp_path: Path) -> None:
+    message = config_error(dev_env(
+        tmp_path, LIAISON_REDIS_URL="http://x", LIAISON_SEALING_KEYS="notakey",
+        LIAISON_LOG_FORMAT="xml"))
+
+    for variable in ("LIAISON_REDIS_URL", "LIAISON_SEALING_KEYS", "LIAISON_LOG_FORMAT"):
+        assert f"{variable}:" in message
+
+
+def test_bad_values_of_every_kind_are_named_together(tmp_path: Path) -> None:
+    message = config_error(dev_env(
+        tmp_path, LIAISON_INTAKE_PORT="0", LIAISON_REDIS_URL="http://x"))
+
+    assert "LIAISON_INTAKE_PORT:" in message
+    assert "LIAISON_REDIS_URL:" in message
+
+
+def test_a_sealing_key_error_does_not_echo_the_key(tmp_path: Path) -> None:
+    message = config_error(dev_env(tmp_path, LIAISON_SEALING_KEYS="notakey-but-secret"))
+
+    assert "notakey-but-secret" not in message
+
+
+# -- production -------------------------------------------------------------------------------
+
+def test_production_starts_with_good_values(tmp_path: Path) -> None:
+    environ = production_env(tmp_path)
+
+    settings = Settings.from_env(environ)
+
+    assert settings.production
+    assert settings.secret_key == environ["LIAISON_SECRET_KEY"]
+    assert settings.sealing_keys == (environ["LIAISON_SEALING_KEYS"],)
+    assert_round_trips(settings)
+
+
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    pytest.param("LIAISON_SECRET_KEY", "", "LIAISON_SECRET_KEY", id="no-secret"),
+    pytest.param("LIAISON_SECRET_KEY", "changeme", "LIAISON_SECRET_KEY", id="default-secret"),
+    pytest.param("LIAISON_SECRET_KEY", "dev", "LIAISON_SECRET_KEY", id="dev-secret"),
+    pytest.param("LIAISON_SECRET_KEY", "x" * 31, "LIAISON_SECRET_KEY", id="short-secret"),
+    pytest.param("LIAISON_SEALING_KEYS", "", "LIAISON_SEALING_KEYS", id="no-sealing-keys"),
+    pytest.param("LIAISON_DEBUG", "true", "LIAISON_DEBUG", id="debug-on"),
+])
+def test_production_refuses_unsafe_settings(
+        tmp_path: Path, variable: str, value: str, named: str) -> None:
+    message = config_error(production_env(tmp_path, **{variable: value}))
+
+    assert f"{named}:" in message
+    assert not (tmp_path / DEV_SECRETS_FILE).exists()
+
+
+def test_production_names_every_unsafe_setting_at_once(tmp_path: Path) -> None:
+    message = config_error({"LIAISON_ENV": "production", "LIAISON_VAR_DIR": str(tmp_path),
+                            "LIAISON_DEBUG": "on"})
+
+    for variable in ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS", "LIAISON_DEBUG"):
+        assert f"{variable}:" in message
+
+
+def test_production_never_writes_a_secrets_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default var dir is ./var
+
+    with pytest.raises(ConfigError):
+        Settings.from_env({"LIAISON_ENV": "production"})
+    environ = production_env(tmp_path)
+    del environ["LIAISON_VAR_DIR"]
+    Settings.from_env(environ)
+
+    assert not (tmp_path / "var").exists()
+
+
+def test_production_does_not_use_an_existing_development_secrets_file(tmp_path: Path) -> None:
+    Settings.from_env(dev_env(tmp_path))
+
+    message = config_error({"LIAISON_ENV": "production", "LIAISON_VAR_DIR": str(tmp_path)})
+
+    assert "LIAISON_SECRET_KEY:" in message
+    assert "LIAISON_SEALING_KEYS:" in message
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+def test_settings_for_tests_have_working_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    settings = Settings.for_tests()
+
+    assert settings.env == "test" and not settings.production
+    assert len(settings.secret_key) >= 32
+    assert_round_trips(settings)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_settings_for_tests_are_fresh_each_time() -> None:
+    first, second = Settings.for_tests(), Settings.for_tests()
+
+    assert first.secret_key != second.secret_key
+    assert first.sealing_keys != second.sealing_keys
+
+
+def test_settings_for_tests_take_overrides_and_still_validate() -> None:
+    assert Settings.for_tests(intake_port=9000).intake_port == 9000
+    with pytest.raises(ConfigError, match="LIAISON_REDIS_URL"):
+        Settings.for_tests(redis_url="http://x")
