@@ -136,7 +136,8 @@ class Settings:
         for name in ("redis_url", "broker_url"):
             value = getattr(self, name)
             if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
-                errors.append(f"LIAISON_{name.upper()}: must be a redis://, rediss:// or unix:// URL")
+                errors.append(f"LIAISON_{name.upper()}: must be a redis://, rediss:// "
+                              "or unix:// URL")
         for key in self.sealing_keys:
             try:
                 Fernet(key.encode())
@@ -244,3 +245,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 def variables() -> list[str]:
     """Every `LIAISON_*` variable, in declaration order (the README table lists them all)."""
     return [f"LIAISON_{f.name.upper()}" for f in fields(Settings)]
+
+
+def child_environment() -> dict[str, str]:
+    """A copy of this process's environment, for launching the services (`make run`)."""
+    return dict(os.environ)

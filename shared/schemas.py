@@ -6,8 +6,8 @@ length limit, every choice is an enum. Messages are written for the person filli
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import date
 from typing import Any
 
 from marshmallow import (
@@ -27,7 +27,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{10,20}\Z")
 _POSTCODE = re.compile(r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?( *[0-9][A-Za-z]{2})?\Z")
 _DISTRICT = re.compile(r"^[a-z][a-z0-9_]{1,40}\Z")
-_REQUIRED = {"required": "This field is required."}
+_REQUIRED: dict[str, Any] = {"required": "This field is required."}
 
 
 def _not_blank(value: str) -> None:
@@ -107,8 +107,8 @@ class WhenSchema(StrictSchema):
     description = _text(200)
 
     @validates("date")
-    def _not_future(self, value: date, **_: Any) -> None:
-        if value > date.today():
+    def _not_future(self, value: dt.date, **_: Any) -> None:
+        if value > dt.date.today():
             raise ValidationError("The date cannot be in the future.")
 
     @validates_schema
@@ -132,8 +132,8 @@ class ContactProfileSchema(StrictSchema):
         validate=validate.Length(min=1, error="Choose how we may contact you."))
     phone = fields.String(validate=[validate.Regexp(
         _PHONE, error="Enter a phone number, like 07700 900123."), _phone_digits])
-    email = fields.Email(validate=validate.Length(max=254),
-                         error_messages={"invalid": "Enter an email address, like name@example.com."})
+    email = fields.Email(validate=validate.Length(max=254), error_messages={
+        "invalid": "Enter an email address, like name@example.com."})
     safe_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
     any_time = _flag(metadata={"description": "Safe to contact at any time"})
     voicemail_ok = fields.Boolean(required=True, error_messages=_REQUIRED)

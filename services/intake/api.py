@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_smorest import Api, Blueprint, abort
 from marshmallow import ValidationError
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+from swagger_ui_bundle import swagger_ui_path
 
 from services.intake.handlers import IdempotencyConflict, IntakeDeps, receive
 from shared.domain.model import CaseKind

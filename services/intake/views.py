@@ -111,12 +111,13 @@ def _submit(kind: CaseKind) -> ResponseReturnValue:
         data = schema().load(payload)
         receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form))
     except ValidationError as exc:
-        return _render_form(kind, form, errors=flatten_errors(exc.messages)), 422
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return _render_form(kind, form, errors=flatten_errors(messages)), 422
     except IdempotencyConflict:
         # The same form was changed and sent again after a success: treat it as new.
-        form = form.copy()
-        form["submission_id"] = uuid.uuid4().hex
-        return _render_form(kind, form, problem="changed"), 409
+        fresh = form.copy()
+        fresh["submission_id"] = uuid.uuid4().hex
+        return _render_form(kind, fresh, problem="changed"), 409
     except StoreUnavailable:
         return (_render_form(kind, form, problem="unavailable"), 503,
                 {"Retry-After": str(RETRY_AFTER_SECONDS)})

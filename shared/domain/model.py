@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
-class CaseKind(str, Enum):
+class CaseKind(StrEnum):
     REPORT = "report"
     CALLBACK = "callback"
 
 
-class ReporterRole(str, Enum):
+class ReporterRole(StrEnum):
     VICTIM = "victim"
     WITNESS = "witness"
     ON_BEHALF = "on_behalf"
     THIRD_PARTY_CENTRE = "third_party_centre"
 
 
-class HateStrand(str, Enum):
+class HateStrand(StrEnum):
     SEXUAL_ORIENTATION = "sexual_orientation"
     TRANSGENDER_IDENTITY = "transgender_identity"
     DISABILITY = "disability"
@@ -25,7 +25,7 @@ class HateStrand(str, Enum):
     RELIGION = "religion"
 
 
-class ContactChannel(str, Enum):
+class ContactChannel(StrEnum):
     PHONE = "phone"
     SMS = "sms"
     EMAIL = "email"
@@ -45,7 +45,7 @@ class Priority(IntEnum):
         return self.name.lower()
 
 
-class CaseState(str, Enum):
+class CaseState(StrEnum):
     RECEIVED = "received"
     WAITING = "waiting"
     OFFERED = "offered"

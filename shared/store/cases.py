@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -15,7 +15,7 @@ from shared.domain.cases import Case
 from shared.store.base import Keys, load_script, translate_errors
 
 
-class CreateOutcome(str, Enum):
+class CreateOutcome(StrEnum):
     CREATED = "created"
     DUPLICATE = "duplicate"
     REFERENCE_TAKEN = "reference_taken"
@@ -78,23 +78,23 @@ class CaseRepository:
     @translate_errors
     def get(self, case_id: str) -> dict[str, str] | None:
         """The case hash (routing fields plus the sealed blob), or None."""
-        data: dict[str, str] = self._r.hgetall(self._keys.case(case_id))  # type: ignore[assignment]
+        data: dict[str, str] = self._r.hgetall(self._keys.case(case_id))
         return data or None
 
     @translate_errors
     def id_for_reference(self, reference: str) -> str | None:
-        value: str | None = self._r.get(self._keys.reference(reference))  # type: ignore[assignment]
+        value: str | None = self._r.get(self._keys.reference(reference))
         return value
 
     @translate_errors
     def log(self, case_id: str) -> list[dict[str, Any]]:
         """The case's own events, oldest first."""
         entries = self._r.xrange(self._keys.case_log(case_id))
-        return [dict(fields, id=entry_id) for entry_id, fields in entries]  # type: ignore[union-attr]
+        return [dict(fields, id=entry_id) for entry_id, fields in entries]
 
     @translate_errors
     def outbox_due(self, now: float, limit: int = 100) -> list[str]:
         """Case ids whose routing has not been confirmed by their due time."""
-        ids: list[str] = self._r.zrangebyscore(  # type: ignore[assignment]
+        ids: list[str] = self._r.zrangebyscore(
             self._keys.outbox, "-inf", now, start=0, num=limit)
         return ids
