@@ -76,7 +76,7 @@ class CeleryPublisher:
             self._app.send_task(
                 ASSIGN_CASE, args=[case_id], queue=ROUTE_QUEUE,
                 retry=True, retry_policy={"max_retries": 1, "interval_start": 0,
-                                          "interval_step": 0.2, "timeout": 2},
+                                          "interval_step": 0.2, "interval_max": 0.5},
             )
         except Exception as exc:  # the outbox + sweeper make this safe to swallow
             logger.warning("publish failed; the sweeper will retry",

@@ -30,6 +30,10 @@ _DISTRICT = re.compile(r"^[a-z][a-z0-9_]{1,40}\Z")
 _REQUIRED: dict[str, Any] = {"required": "This field is required."}
 
 
+def _required(message: str) -> dict[str, Any]:
+    return {"required": message, "null": message}
+
+
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("This cannot be blank.")
@@ -48,11 +52,15 @@ def _text(max_len: int, *, min_len: int = 0, required: bool = False, **kw: Any) 
                   _not_blank]
     else:
         checks = [validate.Length(max=max_len, error=f"Use {max_len} characters or fewer.")]
-    return fields.String(required=required, validate=checks, error_messages=_REQUIRED, **kw)
+    kw.setdefault("error_messages", _REQUIRED)
+    return fields.String(required=required, validate=checks, **kw)
 
 
 def _flag(**kw: Any) -> fields.Boolean:
     return fields.Boolean(load_default=False, **kw)
+
+
+_YES_NO = _required("Choose yes or no.")
 
 
 class StrictSchema(Schema):
@@ -125,10 +133,12 @@ class NeedsSchema(StrictSchema):
 class ContactProfileSchema(StrictSchema):
     """How, when and under what name it is safe to contact the person (DESIGN §4)."""
 
-    name = _text(100, min_len=1, required=True, metadata={"description": "Name to use"})
+    name = _text(100, min_len=1, required=True, metadata={"description": "Name to use"},
+                 error_messages=_required("Tell us the name to use for you."))
     pronouns = _text(40)
     channels = fields.List(
-        fields.Enum(ContactChannel, by_value=True), required=True, error_messages=_REQUIRED,
+        fields.Enum(ContactChannel, by_value=True), required=True,
+        error_messages=_required("Choose how we may contact you."),
         validate=validate.Length(min=1, error="Choose how we may contact you."))
     phone = fields.String(validate=[validate.Regexp(
         _PHONE, error="Enter a phone number, like 07700 900123."), _phone_digits])
@@ -136,9 +146,9 @@ class ContactProfileSchema(StrictSchema):
         "invalid": "Enter an email address, like name@example.com."})
     safe_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
     any_time = _flag(metadata={"description": "Safe to contact at any time"})
-    voicemail_ok = fields.Boolean(required=True, error_messages=_REQUIRED)
-    shared_device = fields.Boolean(required=True, error_messages=_REQUIRED)
-    discreet = fields.Boolean(required=True, error_messages=_REQUIRED, metadata={
+    voicemail_ok = fields.Boolean(required=True, error_messages=_YES_NO)
+    shared_device = fields.Boolean(required=True, error_messages=_YES_NO)
+    discreet = fields.Boolean(required=True, error_messages=_YES_NO, metadata={
         "description": "No 'police', 'LGBT+' or 'hate crime' in subjects, previews, voicemail"})
 
     @validates_schema
@@ -162,14 +172,18 @@ class ReportSchema(StrictSchema):
     """A hate crime or incident report."""
 
     reporter_role = fields.Enum(ReporterRole, by_value=True, required=True,
-                                error_messages=_REQUIRED)
-    what_happened = _text(20_000, min_len=10, required=True)
-    when = fields.Nested(WhenSchema, required=True, error_messages=_REQUIRED)
-    incident_location = fields.Nested(IncidentLocationSchema, required=True,
-                                      error_messages=_REQUIRED)
+                                error_messages=_required("Choose who is reporting."))
+    what_happened = _text(20_000, min_len=10, required=True,
+                          error_messages=_required("Tell us what happened."))
+    when = fields.Nested(WhenSchema, required=True, error_messages=_required(
+        "Tell us when it happened: a date, or describe when."))
+    incident_location = fields.Nested(
+        IncidentLocationSchema, required=True, error_messages=_required(
+            "Tell us where it happened, or tick 'It happened online'."))
     home_area = fields.Nested(LocationSchema)
     hate_strands = fields.List(
-        fields.Enum(HateStrand, by_value=True), required=True, error_messages=_REQUIRED,
+        fields.Enum(HateStrand, by_value=True), required=True,
+        error_messages=_required("Choose at least one."),
         validate=validate.Length(min=1, error="Choose at least one."))
     happening_now = _flag()
     in_danger = _flag()
@@ -201,8 +215,10 @@ class ReportSchema(StrictSchema):
 class CallbackSchema(StrictSchema):
     """A request for a liaison officer to make contact (non-urgent advice)."""
 
-    contact = fields.Nested(ContactProfileSchema, required=True, error_messages=_REQUIRED)
-    home_area = fields.Nested(LocationSchema, required=True, error_messages=_REQUIRED)
+    contact = fields.Nested(ContactProfileSchema, required=True,
+                            error_messages=_required("Tell us how we may contact you."))
+    home_area = fields.Nested(LocationSchema, required=True, error_messages=_required(
+        "Give your postcode or choose your area."))
     reason = _text(5_000)
     preferred_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
     needs = fields.Nested(NeedsSchema)

@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
         key_prefix=f"{settings.key_prefix}limits", strategy="moving-window",
         swallow_errors=True,  # Redis down: let the request reach the 503 path
-        in_memory_fallback_enabled=True, headers_enabled=True,
+        in_memory_fallback_enabled=True,
     )
     views.register(app, limiter, settings.rate_limit)
 

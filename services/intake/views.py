@@ -22,6 +22,7 @@ from shared.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
+RATE_LIMIT_RETRY_AFTER = 60
 
 bp = Blueprint("pages", __name__)
 
@@ -156,6 +157,13 @@ def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
+    response = current_app.make_response(_http_error_body(error))
+    if error.code == 429:
+        response.headers["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER)
+    return response
+
+
+def _http_error_body(error: HTTPException) -> ResponseReturnValue:
     if request.path.startswith("/api/"):
         handler = current_app.extensions["liaison_api_errors"]
         result: ResponseReturnValue = handler(error)

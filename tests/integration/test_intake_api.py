@@ -182,8 +182,9 @@ def test_api_docs_page_is_served_without_a_cdn(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
-    asset = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
-    assert asset.status_code == 200
+    with client.get("/api/v1/docs/assets/swagger-ui-bundle.js") as asset:
+        assert asset.status_code == 200
+        assert b"SwaggerUIBundle" in asset.get_data()
 
 
 def test_health_and_readiness(client):

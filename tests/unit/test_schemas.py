@@ -303,7 +303,7 @@ def test_a_callback_with_one_bad_field_names_exactly_that_field(
 def test_a_report_without_what_happened_says_the_field_is_required() -> None:
     messages = refusal(ReportSchema(), changed(valid_report(), {("what_happened",): MISSING}))
 
-    assert messages["what_happened"] == [REQUIRED]
+    assert messages["what_happened"] == ["Tell us what happened."]
 
 
 def test_a_report_with_an_overlong_account_gives_the_allowed_length() -> None:
@@ -369,7 +369,7 @@ def test_a_contact_without_a_voicemail_answer_says_it_is_required() -> None:
 
     messages = refusal(ReportSchema(), payload)
 
-    assert messages["contact"]["voicemail_ok"] == [REQUIRED]
+    assert messages["contact"]["voicemail_ok"] == ["Choose yes or no."]
 
 
 def test_a_callback_with_only_no_contact_asks_for_a_way_to_reach_them() -> None:
