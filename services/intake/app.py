@@ -11,12 +11,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
-from shared.geography import load_force
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.intake import api, views
 from services.intake.handlers import IntakeDeps
 from shared.config import Settings
+from shared.geography import load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.observability import configure_logging
 from shared.sealing import Sealer

@@ -13,13 +13,13 @@ from enum import Enum
 from typing import Any
 
 from marshmallow import ValidationError
-from shared.geography import Force
 
 from shared.config import Settings
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
 from shared.domain.model import CaseKind, HateStrand, Priority
 from shared.domain.triage import TriageFacts, triage
+from shared.geography import Force
 from shared.messaging import Publisher
 from shared.sealing import Sealer
 from shared.store import CreateOutcome, Store
