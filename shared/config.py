@@ -49,6 +49,18 @@ class Settings:
     idempotency_ttl: int = 24 * 3600
     outbox_grace_seconds: int = 5
     events_maxlen: int = 100_000
+    smtp_url: str = "smtp://127.0.0.1:8025"
+    mail_from: str = "liaison@localhost"
+    webhook_secret: str = ""
+    sms_url: str = ""
+    notify_max_attempts: int = 8
+    notify_backoff_seconds: int = 5
+    offer_timeouts: str = "1=300,2=1800,3=3600,4=14400"
+    sla_accept: str = "1=300,2=3600,3=14400,4=86400"
+    sla_contact: str = "1=900,2=14400,3=86400,4=259200"
+    wait_alert_seconds: int = 1800
+    sweep_interval_seconds: int = 5
+    route_max_attempts: int = 10
     log_level: str = "INFO"
     log_format: str = "json"
     neutral_exit_url: str = "https://www.bbc.co.uk/weather"
@@ -65,6 +77,21 @@ class Settings:
     @property
     def public_console_url(self) -> str:
         return self.console_url or f"http://{self.host}:{self.console_port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the development mail sink writes each message as a file."""
+        return self.var_dir / "mail"
+
+    def offer_timeout(self, priority: int) -> int:
+        """Seconds an officer has to accept an offer of this priority."""
+        return parse_per_priority(self.offer_timeouts)[priority]
+
+    def sla_accept_seconds(self, priority: int) -> int:
+        return parse_per_priority(self.sla_accept)[priority]
+
+    def sla_contact_seconds(self, priority: int) -> int:
+        return parse_per_priority(self.sla_contact)[priority]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -216,6 +243,33 @@ def _rate(text: str) -> str:
     return text
 
 
+def _smtp_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise ValueError("must be smtp://host:port or smtps://user:password@host:port")
+    return text
+
+
+def _per_priority(text: str) -> str:
+    parse_per_priority(text)
+    return text
+
+
+def parse_per_priority(text: str) -> dict[int, int]:
+    """'1=300,2=1800,3=3600,4=14400' -> {priority: seconds}; every priority 1-4 needed."""
+    result: dict[int, int] = {}
+    try:
+        for part in text.split(","):
+            key, _, value = part.partition("=")
+            result[int(key)] = int(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not like '1=300,2=1800,3=3600,4=14400' (seconds "
+                         "per priority)") from None
+    if sorted(result) != [1, 2, 3, 4] or min(result.values()) < 1:
+        raise ValueError("give positive seconds for each priority 1 (emergency) to 4 (advice)")
+    return result
+
+
 def _url(text: str) -> str:
     if urlparse(text).scheme not in ("http", "https"):
         raise ValueError("must be an http:// or https:// URL")
@@ -237,6 +291,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "rate_limit": _rate,
     "trusted_proxies": _int_range(0, 5),
     "idempotency_ttl": _int_range(60, 30 * 24 * 3600),
+    "smtp_url": _smtp_url,
+    "notify_max_attempts": _int_range(1, 100),
+    "notify_backoff_seconds": _int_range(1, 3600),
+    "offer_timeouts": _per_priority,
+    "sla_accept": _per_priority,
+    "sla_contact": _per_priority,
+    "wait_alert_seconds": _int_range(10, 7 * 24 * 3600),
+    "sweep_interval_seconds": _int_range(1, 300),
+    "route_max_attempts": _int_range(1, 1000),
     "outbox_grace_seconds": _int_range(1, 3600),
     "events_maxlen": _int_range(1000, 10_000_000),
 }

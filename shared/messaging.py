@@ -63,6 +63,8 @@ class Publisher(Protocol):
 
     def route_case(self, case_id: str) -> bool: ...
 
+    def deliver_notification(self, notification_id: str) -> bool: ...
+
 
 class CeleryPublisher:
     """Publishes task messages by name (services never import each other's tasks)."""
@@ -72,14 +74,22 @@ class CeleryPublisher:
 
     def route_case(self, case_id: str) -> bool:
         """Ask a router to assign the case; False (and a log line) if the broker refused."""
+        return self._send(ASSIGN_CASE, ROUTE_QUEUE, case_id)
+
+    def deliver_notification(self, notification_id: str) -> bool:
+        """Ask a notifier to deliver a stored notification record."""
+        return self._send(DELIVER_NOTIFICATION, NOTIFY_QUEUE, notification_id)
+
+    def _send(self, task: str, queue: str, record_id: str) -> bool:
         try:
             self._app.send_task(
-                ASSIGN_CASE, args=[case_id], queue=ROUTE_QUEUE,
+                task, args=[record_id], queue=queue,
                 retry=True, retry_policy={"max_retries": 1, "interval_start": 0,
                                           "interval_step": 0.2, "interval_max": 0.5},
             )
-        except Exception as exc:  # the outbox + sweeper make this safe to swallow
+        except Exception as exc:  # the durable record + sweeper make this safe to swallow
             logger.warning("publish failed; the sweeper will retry",
-                           extra={"case_id": case_id, "error": type(exc).__name__})
+                           extra={"task": task, "record_id": record_id,
+                                  "error": type(exc).__name__})
             return False
         return True

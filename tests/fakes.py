@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.messaging import ASSIGN_CASE
+from shared.messaging import ASSIGN_CASE, DELIVER_NOTIFICATION
 
 
 class FakePublisher:
@@ -16,4 +16,10 @@ class FakePublisher:
         if self.fail:
             return False
         self.sent.append((ASSIGN_CASE, case_id))
+        return True
+
+    def deliver_notification(self, notification_id: str) -> bool:
+        if self.fail:
+            return False
+        self.sent.append((DELIVER_NOTIFICATION, notification_id))
         return True

@@ -49,16 +49,23 @@ def load_script(client: redis.Redis, name: str) -> Any:
 
 
 class Keys:
-    """Key names, all under one configurable prefix."""
+    """Key names, all under one configurable prefix (DESIGN §6)."""
 
     def __init__(self, prefix: str = "liaison:") -> None:
         self.prefix = prefix
 
+    # cases
     def case(self, case_id: str) -> str:
         return f"{self.prefix}case:{case_id}"
 
     def case_log(self, case_id: str) -> str:
         return f"{self.prefix}case:{case_id}:log"
+
+    def case_excluded(self, case_id: str) -> str:
+        return f"{self.prefix}case:{case_id}:excluded"
+
+    def case_notes(self, case_id: str) -> str:
+        return f"{self.prefix}case:{case_id}:notes"
 
     def reference(self, reference: str) -> str:
         return f"{self.prefix}ref:{reference}"
@@ -66,16 +73,94 @@ class Keys:
     def idempotency(self, key: str) -> str:
         return f"{self.prefix}idem:{key}"
 
+    # officers and staff
+    def officer(self, officer_id: str) -> str:
+        return f"{self.prefix}officer:{officer_id}"
+
+    def officer_cases(self, officer_id: str) -> str:
+        return f"{self.prefix}officer:{officer_id}:cases"
+
+    def available(self, district: str) -> str:
+        """Eligible officers for a district, scored by load then idle time."""
+        return f"{self.prefix}avail:{district}"
+
+    @property
+    def available_anywhere(self) -> str:
+        return f"{self.prefix}avail:_all"
+
+    @property
+    def officers(self) -> str:
+        return f"{self.prefix}officers"
+
+    @property
+    def supervisors(self) -> str:
+        return f"{self.prefix}supervisors"
+
+    def token(self, digest: str) -> str:
+        return f"{self.prefix}token:{digest}"
+
+    # timers (sorted sets scanned by the sweeper)
+    @property
+    def waiting(self) -> str:
+        return f"{self.prefix}waiting"
+
+    @property
+    def waiting_since(self) -> str:
+        return f"{self.prefix}waiting:since"
+
+    @property
+    def offers(self) -> str:
+        return f"{self.prefix}offers"
+
+    @property
+    def sla_accept(self) -> str:
+        return f"{self.prefix}sla:accept"
+
+    @property
+    def sla_contact(self) -> str:
+        return f"{self.prefix}sla:contact"
+
+    @property
+    def rota_changes(self) -> str:
+        return f"{self.prefix}rota:changes"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self.prefix}outbox"
+
+    # notifications
+    def notification(self, notification_id: str) -> str:
+        return f"{self.prefix}notification:{notification_id}"
+
+    def delivery_claim(self, notification_id: str, recipient: str, channel: str) -> str:
+        return f"{self.prefix}notification:{notification_id}:sent:{recipient}:{channel}"
+
+    @property
+    def notify_outbox(self) -> str:
+        return f"{self.prefix}notify:outbox"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}deadletters"
+
+    def inbox(self, recipient_id: str) -> str:
+        return f"{self.prefix}inbox:{recipient_id}"
+
+    # alerts, events, force
     def alert(self, alert_id: str) -> str:
         return f"{self.prefix}alert:{alert_id}"
+
+    @property
+    def open_alerts(self) -> str:
+        return f"{self.prefix}alerts:open"
 
     @property
     def events(self) -> str:
         return f"{self.prefix}events"
 
     @property
-    def outbox(self) -> str:
-        return f"{self.prefix}outbox"
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
 
     @property
     def force(self) -> str:
@@ -84,7 +169,3 @@ class Keys:
     @property
     def districts(self) -> str:
         return f"{self.prefix}force:districts"
-
-    @property
-    def open_alerts(self) -> str:
-        return f"{self.prefix}alerts:open"
