@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
 from shared.domain.model import CaseKind, HateStrand, Priority
+from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
 from shared.domain.triage import TriageFacts, triage
 from shared.geography import Force
 from shared.messaging import Publisher
@@ -119,9 +120,11 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
         if idempotency_key else None
     for _ in range(5):
         alert = emergency_alert(case) if result.emergency else None
+        notices = notifications_for(case)
         outcome, seen = deps.store.cases.create(
             case, sealed, outbox_due=now + deps.settings.outbox_grace_seconds,
-            idempotency=idem, alert=alert)
+            accept_due=now + deps.settings.sla_accept_seconds(int(case.priority)),
+            idempotency=idem, alert=alert, notifications=notices)
         if outcome is not CreateOutcome.REFERENCE_TAKEN:
             break
         case = with_new_reference(case)
@@ -135,8 +138,23 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
                                         "priority": result.priority.label,
                                         "district": placement.district or "force"})
     deps.publisher.route_case(case.id)
+    for notice in notices:
+        deps.publisher.deliver_notification(notice.id)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
                    next_steps_for(case))
+
+
+def notifications_for(case: Case) -> list[Notification]:
+    """Emergencies alert the supervisors now; a contactable reporter gets an acknowledgement
+    (which the notifier sends only as their contact safety profile allows)."""
+    wanted = []
+    if case.emergency:
+        wanted.append((Kind.EMERGENCY, RecipientType.SUPERVISORS))
+    if case.contactable:
+        wanted.append((Kind.REPORTER_ACK, RecipientType.REPORTER))
+    return [Notification(new_notification_id(), kind, rtype, "", case.id, case.reference,
+                         int(case.priority), case.placement.district or "", case.created_at)
+            for kind, rtype in wanted]
 
 
 def place(kind: CaseKind, data: dict[str, Any], force: Force) -> Placement:

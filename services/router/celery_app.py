@@ -1,6 +1,20 @@
-"""Celery entry point for the router (queues `route` and `sweep`) and beat."""
+"""Celery entry point for the router (queues `route` and `sweep`) and for beat.
+
+    celery -A services.router.celery_app worker -Q route,sweep
+    celery -A services.router.celery_app beat        # exactly one, anywhere
+"""
 
 from shared.config import Settings
-from shared.messaging import make_celery
+from shared.messaging import SWEEP, SWEEP_QUEUE, make_celery
 
-celery_app = make_celery("liaison-router", Settings.from_env())
+settings = Settings.from_env()
+celery_app = make_celery("liaison-router", settings)
+celery_app.conf.beat_schedule = {
+    "sweep": {
+        "task": SWEEP,
+        "schedule": float(settings.sweep_interval_seconds),
+        # A sweep not started within two intervals is dropped: the next one does its work.
+        "options": {"queue": SWEEP_QUEUE, "expires": settings.sweep_interval_seconds * 2},
+    },
+}
+celery_app.conf.imports = ("services.router.tasks",)

@@ -6,7 +6,10 @@
 --       6 idempotency key ("" = none), 7 alert hash ("" = none), 8 open alerts zset
 -- ARGV: 1 case id, 2 reference, 3 idempotency value, 4 idempotency ttl (s), 5 now,
 --       6 outbox due, 7 events maxlen, 8 alert id, 9 case fields (JSON object),
---       10 event fields (JSON object), 11 alert fields (JSON object or "")
+--       10 event fields (JSON object), 11 alert fields (JSON object or ""),
+--       12 accept-SLA due time, 13 notification records (JSON list of flat objects),
+--       14 notification due time
+-- Extra keys derived from the prefix ARGV[15]: sla:accept, notify:outbox, notification:{id}
 local case_key, log_key, ref_key, events_key, outbox_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local idem_key, alert_key, alerts_key = KEYS[6], KEYS[7], KEYS[8]
 local case_id, reference, idem_value = ARGV[1], ARGV[2], ARGV[3]
@@ -40,5 +43,11 @@ if alert_key ~= "" then
   redis.call("XADD", events_key, "MAXLEN", "~", ARGV[7], "*",
     "type", "AlertRaised", "alert_id", ARGV[8], "case_id", case_id,
     "kind", alert["kind"], "district", alert["district"], "at", ARGV[5])
+end
+local P = ARGV[15]
+redis.call("ZADD", P .. "sla:accept", ARGV[12], case_id)
+for _, n in ipairs(cjson.decode(ARGV[13])) do
+  redis.call("HSET", P .. "notification:" .. n["id"], unpack(flat(n)))
+  redis.call("ZADD", P .. "notify:outbox", ARGV[14], n["id"])
 end
 return {"created", ""}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,7 @@ import redis
 from shared.domain import events
 from shared.domain.alerts import Alert
 from shared.domain.cases import Case
+from shared.domain.notifications import Notification
 from shared.store.base import Keys, load_script, translate_errors
 
 
@@ -38,10 +40,12 @@ class CaseRepository:
         self._create = load_script(client, "create_case")
 
     @translate_errors
-    def create(self, case: Case, sealed: str, *, outbox_due: float,
+    def create(self, case: Case, sealed: str, *, outbox_due: float, accept_due: float,
                idempotency: tuple[str, str, int] | None = None,
-               alert: Alert | None = None) -> tuple[CreateOutcome, DuplicateSubmission | None]:
-        """Write the case, its first event, outbox entry, idempotency key and alert at once.
+               alert: Alert | None = None, notifications: Sequence[Notification] = (),
+               ) -> tuple[CreateOutcome, DuplicateSubmission | None]:
+        """Write the case, its first event, outbox entry, idempotency key, accept-SLA clock,
+        alert and notification records at once.
 
         `idempotency` is (key, body fingerprint, ttl seconds).
         """
@@ -67,7 +71,9 @@ class CaseRepository:
             args=[case.id, case.reference, idem_value, ttl, f"{case.created_at:.6f}",
                   f"{outbox_due:.6f}", self._events_maxlen, alert.id if alert else "",
                   json.dumps(fields), json.dumps(event),
-                  json.dumps(alert.fields()) if alert else ""],
+                  json.dumps(alert.fields()) if alert else "", f"{accept_due:.6f}",
+                  json.dumps([n.fields() for n in notifications]), f"{outbox_due:.6f}",
+                  k.prefix],
         )
         outcome = CreateOutcome(result[0])
         if outcome is CreateOutcome.DUPLICATE:
@@ -98,3 +104,22 @@ class CaseRepository:
         ids: list[str] = self._r.zrangebyscore(
             self._keys.outbox, "-inf", now, start=0, num=limit)
         return ids
+
+    @translate_errors
+    def count_route_attempt(self, case_id: str) -> int:
+        """Count one more routing attempt (reset by the routing script when it completes)."""
+        return int(self._r.hincrby(self._keys.case(case_id), "route_attempts", 1))
+
+    @translate_errors
+    def dead_letter(self, case_id: str, *, now: float, reason: str) -> None:
+        """Park a case whose routing keeps failing: out of the outbox, into dead letters."""
+        k = self._keys
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zrem(k.outbox, case_id)
+        pipe.zadd(k.dead_letters, {f"case:{case_id}": now})
+        pipe.hset(k.case(case_id), mapping={"dead_letter": reason, "route_attempts": "0"})
+        event = {"type": "CaseDeadLettered", "case_id": case_id, "reason": reason,
+                 "at": f"{now:.6f}"}
+        pipe.xadd(k.case_log(case_id), event)
+        pipe.xadd(k.events, event, maxlen=self._events_maxlen, approximate=True)
+        pipe.execute()

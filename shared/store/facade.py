@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import redis
 
+from shared.store.alerts import AlertRepository
 from shared.store.base import Keys, translate_errors
 from shared.store.cases import CaseRepository
 from shared.store.force import ForceRepository
+from shared.store.notifications import NotificationRepository
+from shared.store.officers import OfficerRepository
+from shared.store.routing import RoutingRepository
 
 
 class Store:
@@ -18,6 +26,22 @@ class Store:
         self.keys = Keys(prefix)
         self.cases = CaseRepository(client, self.keys, events_maxlen=events_maxlen)
         self.force = ForceRepository(client, self.keys)
+        self.notifications = NotificationRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.officers = OfficerRepository(client, self.keys)
+        self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
+
+    @contextmanager
+    def exclusive(self, name: str, seconds: int) -> Iterator[bool]:
+        """A short Redis lock (SET NX EX): yields True to the one holder, False to others."""
+        key = f"{self.keys.prefix}lock:{name}"
+        token = uuid.uuid4().hex
+        acquired = bool(self.redis.set(key, token, nx=True, ex=seconds))
+        try:
+            yield acquired
+        finally:
+            if acquired and self.redis.get(key) == token:
+                self.redis.delete(key)
 
     @translate_errors
     def ping(self) -> bool:

@@ -57,7 +57,12 @@ def test_a_report_is_stored_sealed_and_announced_by_id(client, store, publisher,
     assert "reference" in body["next_steps"]
     case_id = store.cases.id_for_reference(body["reference"])
     assert case_id is not None
-    assert publisher.sent == [("router.assign_case", case_id)]
+    assert publisher.sent[0] == ("router.assign_case", case_id)
+    # ...and the reporter's acknowledgement, which the notifier sends as their profile allows
+    [(task, notification_id)] = publisher.sent[1:]
+    assert task == "notifier.deliver"
+    ack = store.redis.hgetall(store.keys.notification(notification_id))
+    assert ack["kind"] == "reporter_ack" and ack["case_id"] == case_id
     stored = store.cases.get(case_id)
     assert stored["state"] == "received"
     assert stored["district"] == "watford"  # WD17 is Watford: the incident place routes
@@ -90,6 +95,9 @@ def test_an_emergency_leads_with_999_and_alerts_the_supervisor(client, store):
     assert len(alerts) == 1
     alert = store.redis.hgetall(store.keys.alert(alerts[0]))
     assert alert["case_id"] == case_id and alert["kind"] == "emergency_case"
+    notices = [store.redis.hgetall(store.keys.notification(n))
+               for n in store.redis.zrange(store.keys.notify_outbox, 0, -1)]
+    assert {(n["kind"], n["recipient_type"]) for n in notices} >= {("emergency", "supervisors")}
     assert store.cases.get(case_id)["priority"] == "1"
 
 
@@ -141,7 +149,7 @@ def test_the_same_idempotency_key_and_body_return_the_same_case(client, store, p
     assert first.status_code == 201 and again.status_code == 200
     assert first.json["reference"] == again.json["reference"]
     assert len(store.redis.keys(f"{store.keys.prefix}ref:*")) == 1
-    assert len(publisher.sent) == 1
+    assert [task for task, _ in publisher.sent].count("router.assign_case") == 1
 
 
 def test_the_same_idempotency_key_with_another_body_is_409(client, store):

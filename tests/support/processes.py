@@ -38,21 +38,29 @@ def run_intake(redis_url: str, tmp_path: Path, rate: str) -> Iterator[str]:
          "services.intake.app:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"gunicorn did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
     try:
+        wait_until_healthy(url, proc, log_path)
         yield url
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()
+
+
+def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path,
+                       timeout: float = 30) -> None:
+    """Poll /healthz until it answers; fail the test with the process's log if it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{url} did not become healthy:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)

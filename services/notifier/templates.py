@@ -1,0 +1,103 @@
+"""Message text, rendered at send time from a notification record's public fields only.
+
+Staff messages carry the reference, priority, district and a console link — never the
+account or the reporter's details. A reporter's acknowledgement uses the name they chose
+and, when they asked for discretion, says nothing that names the police or the subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.domain.model import Priority
+from shared.domain.notifications import Kind
+from shared.geography import Force, load_force
+
+# Words a discreet message never contains (checked case-insensitively by the tests).
+BANNED_WHEN_DISCREET = ("police", "constabulary", "lgbt", "hate crime", "hate", "officer")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a channel sends: a subject, a plain-text body, and the public facts behind them."""
+
+    subject: str
+    body: str
+    kind: str = ""
+    reference: str = ""
+    priority: str = ""
+    district: str = ""
+    link: str = ""
+
+
+# kind -> (subject, first line); {ref} {priority} {district} are filled in.
+_STAFF: dict[Kind, tuple[str, str]] = {
+    Kind.OFFER: ("[{priority}] Case {ref} offered to you ({district})",
+                 "A case has been offered to you. Please accept or decline it in the console."),
+    Kind.REASSIGNED: ("[{priority}] Case {ref} assigned to you ({district})",
+                      "A supervisor has assigned this case to you."),
+    Kind.EMERGENCY: ("[{priority}] Emergency case {ref} received ({district})",
+                     "An emergency case has arrived. Make sure someone picks it up now."),
+    Kind.WAITING_TOO_LONG: ("[{priority}] Case {ref} is waiting for an officer ({district})",
+                            "No eligible officer has taken this case for a while."),
+    Kind.SLA_BREACH: ("[{priority}] Case {ref} missed its time target ({district})",
+                      "This case has not been accepted or contacted in time."),
+    Kind.OFFICER_SET_AWAY: ("[{priority}] Officer set away after missed offers (case {ref})",
+                            "An officer missed two offers in a row and was set away; "
+                            "the case has gone back to routing."),
+    Kind.DEAD_LETTER: ("[{priority}] Notification about case {ref} could not be delivered",
+                       "A notification about this case kept failing and has been given up. "
+                       "Check the case and the recipient's channels."),
+}
+
+
+def render(kind: str, record: Mapping[str, str], console_url: str, *, discreet: bool = False,
+           name: str = "", force: Force | None = None) -> Message:
+    """The subject and body for a notification of `kind` about the case in `record`."""
+    force = force or load_force()
+    facts = _facts(record, console_url, force)
+    if Kind(kind) is Kind.REPORTER_ACK:
+        subject, body = _reporter_ack(facts["ref"], name, discreet, force)
+        return Message(subject, body, kind=kind, reference=facts["ref"])
+    subject_t, opening = _STAFF[Kind(kind)]
+    subject = subject_t.format(**facts)
+    body = (f"{opening}\n\n"
+            f"Reference: {facts['ref']}\n"
+            f"Priority: {facts['priority']}\n"
+            f"District: {facts['district']}\n\n"
+            f"Open it in the console: {facts['link']}\n")
+    return Message(subject, body, kind=kind, reference=facts["ref"],
+                   priority=facts["priority"], district=facts["district"], link=facts["link"])
+
+
+def _facts(record: Mapping[str, str], console_url: str, force: Force) -> dict[str, str]:
+    code = record.get("district", "")
+    district = force.districts[code].name if code in force.districts else \
+        (code.replace("_", " ").title() if code else "not known")
+    try:
+        priority = Priority(int(record.get("priority") or "3")).label.title()
+    except ValueError:
+        priority = "Standard"
+    case_id = record.get("case_id", "")
+    return {"ref": record.get("reference", ""), "priority": priority, "district": district,
+            "link": f"{console_url.rstrip('/')}/cases/{case_id}"}
+
+
+def _reporter_ack(reference: str, name: str, discreet: bool, force: Force) -> tuple[str, str]:
+    greeting = f"Hello {name.strip()}," if name.strip() else "Hello,"
+    if discreet:
+        return (f"Your reference {reference}",
+                f"{greeting}\n\n"
+                f"Thank you for getting in touch. Your reference is {reference}; please keep "
+                "it.\n\n"
+                "What happens next: someone from our team will look at what you told us and "
+                "contact you in the way and at the times you chose.\n\n"
+                "If you are in danger now, call 999.\n")
+    return (f"{force.name} LGBT+ liaison: your reference {reference}",
+            f"{greeting}\n\n"
+            f"Thank you for contacting the {force.name} LGBT+ liaison team. Your reference "
+            f"is {reference}; please keep it.\n\n"
+            "What happens next: a liaison officer will look at what you told us and "
+            "contact you in the way and at the times you chose.\n\n"
+            "If you are in danger now, call 999.\n")

@@ -1,0 +1,43 @@
+"""Routing a case: pools from geography, one atomic pick, poison-work protection."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from shared.casework import CaseworkDeps
+from shared.domain.routing import pools_for, routable_states
+from shared.geography import Force
+from shared.store.routing import RouteResult
+
+logger = logging.getLogger(__name__)
+
+
+def assign_case(case_id: str, deps: CaseworkDeps, force: Force) -> RouteResult:
+    """Offer the case to the best eligible officer, or make it wait; idempotent."""
+    store = deps.store
+    case = store.cases.get(case_id)
+    if case is None:
+        logger.warning("route: unknown case", extra={"case_id": case_id})
+        return RouteResult("missing")
+    attempts = store.cases.count_route_attempt(case_id)
+    if attempts > deps.settings.route_max_attempts:
+        store.cases.dead_letter(case_id, now=deps.clock(), reason="routing kept failing")
+        nid = store.alerts.raise_for_case("dead_letter", case_id, now=deps.clock())
+        if nid:
+            deps.publisher.deliver_notification(nid)
+        logger.error("route: dead-lettered after %s attempts", attempts,
+                     extra={"case_id": case_id})
+        return RouteResult("dead_letter", case_id)
+    district = case.get("district") or None
+    pools = pools_for(district, force.neighbours) if district and force.has_district(district) \
+        else pools_for(None, force.neighbours)
+    result = store.routing.assign(
+        case_id, now=deps.clock(), pools=pools, timeouts=deps.timeouts(),
+        from_states=routable_states(), grace=deps.settings.outbox_grace_seconds,
+        alert_id=uuid.uuid4().hex)
+    if result.notification_id:
+        deps.publisher.deliver_notification(result.notification_id)
+    logger.info("route: %s", result.outcome, extra={
+        "case_id": case_id, "officer_id": result.officer_id, "district": district or "force"})
+    return result

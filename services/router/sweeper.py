@@ -1,0 +1,110 @@
+"""The sweeper (Celery beat, every few seconds): the timers that make the system safe.
+
+Expires offers past their deadline, applies rota changes, re-publishes cases and
+notifications whose messages may have been lost, and raises SLA and long-wait alerts.
+Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from shared import casework
+from shared.casework import CaseworkDeps
+from shared.geography import Force
+from shared.store import StoreUnavailable
+from shared.store.routing import CaseActionError
+
+logger = logging.getLogger(__name__)
+REPUBLISH_BACKOFF = 30  # seconds until the same case or notification is re-published again
+
+
+@dataclass
+class SweepReport:
+    expired: list[str] = field(default_factory=list)
+    shift_changes: list[str] = field(default_factory=list)
+    republished_cases: list[str] = field(default_factory=list)
+    republished_notifications: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+
+def sweep(deps: CaseworkDeps, force: Force) -> SweepReport:
+    """One pass over every timer that is due."""
+    report = SweepReport()
+    now = deps.clock()
+    for step in (_expire_offers, _apply_rota, _republish_cases, _republish_notifications,
+                 _raise_alerts):
+        try:
+            step(deps, force, now, report)
+        except StoreUnavailable:
+            raise
+        except Exception:  # one bad step must not stop the others
+            logger.exception("sweep step failed", extra={"step": step.__name__})
+    return report
+
+
+def _expire_offers(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+    for case_id in deps.store.routing.due("offers", now):
+        try:
+            casework.expire(deps, case_id)
+            report.expired.append(case_id)
+        except CaseActionError as exc:  # accepted or re-routed meanwhile
+            logger.info("offer not expired: %s", exc.code, extra={"case_id": case_id})
+            deps.store.routing.clear_timer("offers", case_id)
+
+
+def _apply_rota(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(force.timezone)
+    at = datetime.fromtimestamp(now, UTC)
+    for officer_id in deps.store.officers.rota_due(now):
+        officer = deps.store.officers.get(officer_id)
+        if officer is None:
+            deps.store.officers.set_on_shift(officer_id, False, None)
+            continue
+        on_shift = officer.rota.on_shift(at, tz)
+        change = officer.rota.next_change(at, tz)
+        available = deps.store.officers.set_on_shift(
+            officer_id, on_shift, change.timestamp() if change else None)
+        report.shift_changes.append(officer_id)
+        if not on_shift:
+            for case_id in deps.store.officers.cases(officer_id):
+                if (deps.store.cases.get(case_id) or {}).get("state") == "offered":
+                    try:
+                        casework.withdraw_for_shift_end(deps, case_id)
+                    except CaseActionError:
+                        pass
+        elif available:
+            casework.drain(deps, officer_id)
+
+
+def _republish_cases(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+    for case_id in deps.store.routing.due("outbox", now):
+        deps.store.routing.postpone("outbox", case_id, now + REPUBLISH_BACKOFF)
+        deps.publisher.route_case(case_id)
+        report.republished_cases.append(case_id)
+
+
+def _republish_notifications(deps: CaseworkDeps, force: Force, now: float,
+                             report: SweepReport) -> None:
+    for notification_id in deps.store.routing.due_notifications(now):
+        deps.store.routing.postpone_notification(notification_id, now + REPUBLISH_BACKOFF)
+        deps.publisher.deliver_notification(notification_id)
+        report.republished_notifications.append(notification_id)
+
+
+def _raise_alerts(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+    checks = [("sla_accept", "sla_accept", now),
+              ("sla_contact", "sla_contact", now),
+              ("waiting_too_long", "waiting_since", now - deps.settings.wait_alert_seconds)]
+    for kind, timer, cutoff in checks:
+        for case_id in deps.store.routing.due(timer, cutoff):
+            alert_kind = "sla_breach" if kind.startswith("sla") else kind
+            nid = deps.store.alerts.raise_for_case(alert_kind, case_id, now=now, timer=timer,
+                                                   grace=deps.settings.outbox_grace_seconds)
+            if nid:
+                deps.publisher.deliver_notification(nid)
+                report.alerts.append(f"{kind}:{case_id}")

@@ -1,0 +1,139 @@
+"""Case work shared by the console (officers, supervisors) and the router (sweeper).
+
+Each function applies one atomic store action, then announces the follow-up work by id:
+a case sent back to routing is re-published, a freed officer is offered the next waiting
+case, a notification record is handed to the notifier. A lost announcement is harmless:
+the outbox and notification timers make the sweeper repeat it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.config import Settings
+from shared.domain.model import CaseState
+from shared.domain.officers import Availability
+from shared.domain.routing import sources_of
+from shared.messaging import Publisher
+from shared.store import Store
+from shared.store.routing import ActionResult, RouteResult
+
+logger = logging.getLogger(__name__)
+
+DECLINE_REASONS = ("no_capacity", "conflict_of_interest", "skills", "going_off_shift", "other")
+CONTACT_CHANNELS = ("phone", "sms", "email", "in_person", "other")
+CONTACT_OUTCOMES = ("spoke", "left_message", "no_answer", "unsafe_to_continue", "other")
+CLOSE_OUTCOMES = ("advice_given", "crime_recorded", "referred", "no_further_action",
+                  "could_not_contact", "duplicate", "withdrawn", "other")
+OPEN_STATES = [s.value for s in CaseState if s is not CaseState.CLOSED]
+
+
+@dataclass
+class CaseworkDeps:
+    store: Store
+    publisher: Publisher
+    settings: Settings
+    clock: Callable[[], float] = field(default=time.time)
+
+    def timeouts(self) -> dict[int, int]:
+        return {p: self.settings.offer_timeout(p) for p in (1, 2, 3, 4)}
+
+
+def accept(deps: CaseworkDeps, case_id: str, officer_id: str) -> ActionResult:
+    """The officer takes the offered case; the first-contact SLA clock starts."""
+    case = deps.store.cases.get(case_id) or {}
+    priority = int(case.get("priority") or 4)
+    return deps.store.routing.act(
+        "accept", case_id, actor=officer_id, now=deps.clock(), from_states=["offered"],
+        own=True, sla_contact=deps.settings.sla_contact_seconds(priority))
+
+
+def decline(deps: CaseworkDeps, case_id: str, officer_id: str, reason: str) -> ActionResult:
+    """The officer declines; the case goes to the next officer, never back to them."""
+    result = deps.store.routing.act("decline", case_id, actor=officer_id, now=deps.clock(),
+                                    from_states=["offered"], own=True, reason=reason)
+    _follow_up(deps, case_id, result, reroute=True)
+    return result
+
+
+def expire(deps: CaseworkDeps, case_id: str) -> ActionResult:
+    """An offer passed its deadline: re-route; two misses in a row set the officer away."""
+    result = deps.store.routing.act("expire", case_id, actor="", now=deps.clock(),
+                                    from_states=["offered"], own=False, reason="expired")
+    _follow_up(deps, case_id, result, reroute=True, drain_freed=result.extra != "1")
+    if result.extra == "1":
+        logger.info("officer set away after repeated expiries",
+                    extra={"officer_id": result.freed_officer})
+        deps.publisher.deliver_notification(result.notification_id)
+    return result
+
+
+def withdraw_for_shift_end(deps: CaseworkDeps, case_id: str) -> ActionResult:
+    """The officer's shift ended with the offer pending: offer it to someone on shift."""
+    result = deps.store.routing.act("off_shift", case_id, actor="", now=deps.clock(),
+                                    from_states=["offered"], own=False, reason="shift_ended")
+    _follow_up(deps, case_id, result, reroute=True, drain_freed=False)
+    return result
+
+
+def record_contact(deps: CaseworkDeps, case_id: str, officer_id: str, channel: str,
+                   outcome: str) -> ActionResult:
+    """Contact made (or attempted); the first one stops the first-contact SLA clock."""
+    return deps.store.routing.act(
+        "contact", case_id, actor=officer_id, now=deps.clock(),
+        from_states=sources_of(CaseState.CONTACTED), own=True, channel=channel,
+        outcome=outcome)
+
+
+def close(deps: CaseworkDeps, case_id: str, actor_id: str, outcome: str, *,
+          supervisor: bool = False) -> ActionResult:
+    """Close with an outcome; the officer's freed capacity goes to the next waiting case."""
+    from_states = OPEN_STATES if supervisor else ["accepted", "contacted"]
+    result = deps.store.routing.act("close", case_id, actor=actor_id, now=deps.clock(),
+                                    from_states=from_states, own=not supervisor,
+                                    outcome=outcome)
+    _follow_up(deps, case_id, result, reroute=False)
+    return result
+
+
+def reassign(deps: CaseworkDeps, case_id: str, supervisor_id: str,
+             to_officer: str | None) -> ActionResult:
+    """A supervisor gives the case to a named officer, or sends it back to routing."""
+    result = deps.store.routing.act(
+        "reassign", case_id, actor=supervisor_id, now=deps.clock(), from_states=OPEN_STATES,
+        own=False, to_officer=to_officer or "",
+        timeouts={str(p): s for p, s in deps.timeouts().items()})
+    if to_officer:
+        deps.publisher.deliver_notification(result.notification_id)
+    _follow_up(deps, case_id, result, reroute=not to_officer)
+    return result
+
+
+def set_availability(deps: CaseworkDeps, officer_id: str, status: Availability) -> bool:
+    """Set an officer's status; when they become free, offer them the next waiting case."""
+    available = deps.store.officers.set_status(officer_id, status)
+    if available:
+        drain(deps, officer_id)
+    return available
+
+
+def drain(deps: CaseworkDeps, officer_id: str) -> RouteResult:
+    """Offer a freed officer the most urgent, longest-waiting case they can take."""
+    result = deps.store.routing.drain(officer_id, now=deps.clock(), timeouts=deps.timeouts(),
+                                      grace=deps.settings.outbox_grace_seconds)
+    if result.outcome == "offered":
+        logger.info("waiting case offered", extra={"case_id": result.case_id,
+                                                   "officer_id": officer_id})
+        deps.publisher.deliver_notification(result.notification_id)
+    return result
+
+
+def _follow_up(deps: CaseworkDeps, case_id: str, result: ActionResult, *, reroute: bool,
+               drain_freed: bool = True) -> None:
+    if reroute:
+        deps.publisher.route_case(case_id)
+    if drain_freed and result.freed_officer:
+        drain(deps, result.freed_officer)

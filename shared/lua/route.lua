@@ -1,0 +1,215 @@
+-- Routing: pick and reserve an officer for a case, or a waiting case for an officer.
+-- One script so that two workers can never give one case to two officers or push an
+-- officer past capacity (DESIGN §5). Keys are derived from the prefix in ARGV[1]
+-- (single Redis / Sentinel deployments; not Redis Cluster).
+--
+-- ARGV: 1 prefix, 2 mode ("assign" | "drain" | "refresh"), 3 subject (case id or officer
+--       id), 4 now (epoch seconds), 5 config JSON:
+--       { pools = [[district...], ...] (assign), timeouts = {"1": s, ...},
+--         from_states = [state...] (states the case may be routed from),
+--         notification_id, alert_id, events_maxlen, scan, grace }
+-- Returns: {"offered", case_id, officer_id, notification_id}
+--          | {"waiting", case_id, "", notification_id or ""}
+--          | {"noop", state} | {"missing"} | {"none"} | {"refreshed", "0"|"1"}
+local P = ARGV[1]
+local mode, subject, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local cfg = cjson.decode(ARGV[5])
+local LOAD = 10000000000  -- score = open cases * LOAD + last offer time (fair rotation)
+
+local function key(...) return P .. table.concat({...}, ":") end
+local function fmt(x) return string.format("%.6f", x) end
+
+local function hash(k)
+  local flat = redis.call("HGETALL", k)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function split(csv)
+  local out = {}
+  if csv == nil or csv == "" then return out end
+  for part in string.gmatch(csv, "[^,]+") do out[#out + 1] = part end
+  return out
+end
+
+local function has_skill(skills, skill)
+  return string.find("," .. (skills or "") .. ",", "," .. skill .. ",", 1, true) ~= nil
+end
+
+local function contains(list, value)
+  for _, v in ipairs(list) do if v == value then return true end end
+  return false
+end
+
+local function event(case_id, fields)
+  redis.call("XADD", key("case", case_id, "log"), "*", unpack(fields))
+  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*", unpack(fields))
+end
+
+-- Put an officer in, or take them out of, every availability set they belong to.
+local function refresh(officer_id)
+  local o = hash(key("officer", officer_id))
+  if o.id == nil then return false end
+  local load = redis.call("SCARD", key("officer", officer_id, "cases"))
+  local eligible = o.role == "officer" and o.status == "available" and o.on_shift == "1"
+    and load < tonumber(o.capacity or "0")
+  local score = load * LOAD + tonumber(o.last_offer_at or "0")
+  local districts = split(o.districts)
+  districts[#districts + 1] = "_all"
+  for _, d in ipairs(districts) do
+    if eligible then
+      redis.call("ZADD", key("avail", d), fmt(score), officer_id)
+    else
+      redis.call("ZREM", key("avail", d), officer_id)
+    end
+  end
+  return eligible
+end
+
+local function skills_ok(skills, required)
+  for _, s in ipairs(required) do
+    if not has_skill(skills, s) then return false end
+  end
+  return true
+end
+
+local function count_preferred(skills, preferred)
+  local n = 0
+  for _, s in ipairs(preferred) do if has_skill(skills, s) then n = n + 1 end end
+  return n
+end
+
+-- Best officer in one pool: least open cases, then most preferred skills, then idle longest.
+local function best_in_pool(pool, case_id, required, preferred)
+  local excluded = key("case", case_id, "excluded")
+  local scan = tonumber(cfg.scan or 50)
+  local best = nil
+  for _, district in ipairs(pool) do
+    local offset, tier = 0, nil
+    while true do
+      local entries = redis.call("ZRANGE", key("avail", district), offset, offset + scan - 1, "WITHSCORES")
+      if #entries == 0 then break end
+      local stop = false
+      for i = 1, #entries, 2 do
+        local oid, score = entries[i], tonumber(entries[i + 1])
+        local load = math.floor(score / LOAD)
+        if tier ~= nil and load > tier then stop = true break end
+        if redis.call("SISMEMBER", excluded, oid) == 0 then
+          local skills = redis.call("HGET", key("officer", oid), "skills") or ""
+          if skills_ok(skills, required) then
+            tier = tier or load
+            local pref = count_preferred(skills, preferred)
+            if best == nil or load < best.load or (load == best.load and (pref > best.pref
+                or (pref == best.pref and score < best.score))) then
+              best = {id = oid, load = load, pref = pref, score = score}
+            end
+          end
+        end
+      end
+      if stop then break end
+      offset = offset + scan
+      if offset >= scan * 20 then break end  -- bounded: never a scan of every officer
+    end
+  end
+  return best
+end
+
+local function notification(nid, kind, rtype, recipient, case_id, c)
+  redis.call("HSET", key("notification", nid), "id", nid, "kind", kind, "recipient_type", rtype,
+    "recipient", recipient, "case_id", case_id, "reference", c.reference or "",
+    "priority", c.priority or "", "district", c.district or "", "created_at", fmt(now),
+    "status", "pending", "attempts", "0")
+  redis.call("ZADD", key("notify", "outbox"), fmt(now + (cfg.grace or 5)), nid)
+end
+
+local function reserve(case_id, c, officer_id, nid)
+  local deadline = now + tonumber(cfg.timeouts[c.priority] or 3600)
+  redis.call("SADD", key("officer", officer_id, "cases"), case_id)
+  redis.call("HSET", key("officer", officer_id), "last_offer_at", fmt(now))
+  refresh(officer_id)
+  redis.call("HSET", key("case", case_id), "state", "offered", "officer", officer_id,
+    "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now),
+    "route_attempts", "0")
+  redis.call("ZADD", key("offers"), fmt(deadline), case_id)
+  redis.call("ZREM", key("waiting"), case_id)
+  redis.call("ZREM", key("waiting", "since"), case_id)
+  redis.call("ZREM", key("outbox"), case_id)
+  event(case_id, {"type", "CaseOffered", "case_id", case_id, "officer_id", officer_id,
+    "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
+    "deadline", fmt(deadline), "at", fmt(now)})
+  notification(nid, "offer", "officer", officer_id, case_id, c)
+  return {"offered", case_id, officer_id, nid}
+end
+
+if mode == "refresh" then
+  local ok = refresh(subject)
+  return {"refreshed", ok and "1" or "0"}
+end
+
+if mode == "assign" then
+  local case_id = subject
+  local c = hash(key("case", case_id))
+  if c.id == nil then
+    redis.call("ZREM", key("outbox"), case_id)
+    return {"missing"}
+  end
+  if not contains(cfg.from_states, c.state) then
+    redis.call("ZREM", key("outbox"), case_id)
+    return {"noop", c.state}
+  end
+  local required, preferred = split(c.required_skills), split(c.preferred_skills)
+  for _, pool in ipairs(cfg.pools) do
+    local best = best_in_pool(pool, case_id, required, preferred)
+    if best ~= nil then return reserve(case_id, c, best.id, cfg.notification_id) end
+  end
+  -- Nobody eligible: wait by priority, then age.
+  redis.call("ZREM", key("outbox"), case_id)
+  redis.call("HSET", key("case", case_id), "route_attempts", "0")
+  local alerted = ""
+  if c.state ~= "waiting" then
+    redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
+      "waiting_since", fmt(now), "updated_at", fmt(now))
+    redis.call("ZADD", key("waiting"), fmt(tonumber(c.priority) * LOAD + tonumber(c.created_at)), case_id)
+    redis.call("ZADD", key("waiting", "since"), fmt(now), case_id)
+    event(case_id, {"type", "CaseWaiting", "case_id", case_id, "reference", c.reference or "",
+      "priority", c.priority or "", "district", c.district or "", "at", fmt(now)})
+    if c.priority == "1" and cfg.alert_id ~= nil and cfg.alert_id ~= "" then
+      redis.call("HSET", key("alert", cfg.alert_id), "id", cfg.alert_id, "kind", "emergency_waiting",
+        "case_id", case_id, "reference", c.reference or "", "district", c.district or "",
+        "priority", c.priority, "created_at", fmt(now), "status", "open")
+      redis.call("ZADD", key("alerts", "open"), fmt(now), cfg.alert_id)
+      redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*",
+        "type", "AlertRaised", "alert_id", cfg.alert_id, "case_id", case_id,
+        "kind", "emergency_waiting", "district", c.district or "", "at", fmt(now))
+      notification(cfg.notification_id, "emergency", "supervisors", "", case_id, c)
+      alerted = cfg.notification_id
+    end
+  end
+  return {"waiting", case_id, "", alerted}
+end
+
+if mode == "drain" then
+  local officer_id = subject
+  if not refresh(officer_id) then return {"none"} end
+  local skills = redis.call("HGET", key("officer", officer_id), "skills") or ""
+  local scan = tonumber(cfg.scan or 50)
+  local offset = 0
+  while offset < scan * 20 do
+    local ids = redis.call("ZRANGE", key("waiting"), offset, offset + scan - 1)
+    if #ids == 0 then break end
+    for _, case_id in ipairs(ids) do
+      local c = hash(key("case", case_id))
+      if c.id == nil or not contains(cfg.from_states, c.state) then
+        redis.call("ZREM", key("waiting"), case_id)  -- stale entry
+      elseif redis.call("SISMEMBER", key("case", case_id, "excluded"), officer_id) == 0
+          and skills_ok(skills, split(c.required_skills)) then
+        return reserve(case_id, c, officer_id, cfg.notification_id)
+      end
+    end
+    offset = offset + scan
+  end
+  return {"none"}
+end
+
+return redis.error_reply("unknown mode " .. tostring(mode))

@@ -1,0 +1,131 @@
+"""Routing and case actions: thin wrappers over route.lua and case_action.lua."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from shared.domain.notifications import new_notification_id
+from shared.store.base import Keys, load_script, translate_errors
+
+
+class CaseActionError(Exception):
+    """A refused case action; `code` is one of not_found, illegal_transition, not_yours,
+    not_due, at_capacity, no_such_officer, same_officer."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    outcome: str                 # offered | waiting | noop | missing | none
+    case_id: str = ""
+    officer_id: str = ""
+    notification_id: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    state: str
+    freed_officer: str = ""      # an officer whose load dropped (drain them)
+    extra: str = ""
+    notification_id: str = ""
+
+
+class RoutingRepository:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+        self._r = client
+        self._keys = keys
+        self._events_maxlen = events_maxlen
+        self._route = load_script(client, "route")
+        self._action = load_script(client, "case_action")
+
+    def _config(self, **extra: Any) -> str:
+        return json.dumps({"events_maxlen": self._events_maxlen, "scan": 50, **extra})
+
+    @translate_errors
+    def assign(self, case_id: str, *, now: float, pools: list[list[str]],
+               timeouts: dict[int, int], from_states: list[str], grace: int,
+               alert_id: str) -> RouteResult:
+        """Offer the case to the best eligible officer, or make it wait (atomic)."""
+        nid = new_notification_id()
+        raw = self._route(args=[self._keys.prefix, "assign", case_id, f"{now:.6f}", self._config(
+            pools=pools, timeouts={str(p): s for p, s in timeouts.items()},
+            from_states=from_states, notification_id=nid, alert_id=alert_id, grace=grace)])
+        return _route_result(raw)
+
+    @translate_errors
+    def drain(self, officer_id: str, *, now: float, timeouts: dict[int, int],
+              grace: int) -> RouteResult:
+        """Offer the freed officer the most urgent, longest-waiting case they can take."""
+        nid = new_notification_id()
+        raw = self._route(args=[self._keys.prefix, "drain", officer_id, f"{now:.6f}", self._config(
+            timeouts={str(p): s for p, s in timeouts.items()}, from_states=["waiting"],
+            notification_id=nid, grace=grace)])
+        return _route_result(raw)
+
+    @translate_errors
+    def act(self, action: str, case_id: str, *, actor: str, now: float, from_states: list[str],
+            own: bool, grace: int = 5, **options: Any) -> ActionResult:
+        """Apply one case action atomically; raise CaseActionError when it is refused."""
+        nid = new_notification_id()
+        raw = self._action(args=[self._keys.prefix, action, case_id, actor, f"{now:.6f}",
+                                 self._config(from_states=from_states, own=own,
+                                              notification_id=nid, grace=grace, **options)])
+        if raw[0] == "error":
+            raise CaseActionError(raw[1], raw[2])
+        return ActionResult(state=raw[1], freed_officer=raw[2], extra=raw[3],
+                            notification_id=nid)
+
+    @translate_errors
+    def due(self, timer: str, now: float, limit: int = 200) -> list[str]:
+        """Case ids whose timer (offers, sla_accept, sla_contact, outbox) is due."""
+        key = {"offers": self._keys.offers, "sla_accept": self._keys.sla_accept,
+               "sla_contact": self._keys.sla_contact, "outbox": self._keys.outbox,
+               "waiting_since": self._keys.waiting_since}[timer]
+        ids: list[str] = self._r.zrangebyscore(key, "-inf", now, start=0, num=limit)
+        return ids
+
+    @translate_errors
+    def postpone(self, timer: str, case_id: str, until: float) -> None:
+        key = {"outbox": self._keys.outbox, "sla_accept": self._keys.sla_accept,
+               "sla_contact": self._keys.sla_contact}[timer]
+        self._r.zadd(key, {case_id: until}, xx=True)
+
+    @translate_errors
+    def clear_timer(self, timer: str, case_id: str) -> None:
+        key = {"sla_accept": self._keys.sla_accept, "sla_contact": self._keys.sla_contact,
+               "waiting_since": self._keys.waiting_since, "offers": self._keys.offers}[timer]
+        self._r.zrem(key, case_id)
+
+    @translate_errors
+    def due_notifications(self, now: float, limit: int = 200) -> list[str]:
+        """Notification ids not confirmed delivered by their due time."""
+        ids: list[str] = self._r.zrangebyscore(self._keys.notify_outbox, "-inf", now,
+                                               start=0, num=limit)
+        return ids
+
+    @translate_errors
+    def postpone_notification(self, notification_id: str, until: float) -> None:
+        self._r.zadd(self._keys.notify_outbox, {notification_id: until}, xx=True)
+
+    @translate_errors
+    def waiting(self, limit: int = 1000) -> list[tuple[str, float]]:
+        """Waiting cases, most urgent and oldest first, with their waiting score."""
+        items: list[tuple[str, float]] = self._r.zrange(self._keys.waiting, 0, limit - 1,
+                                                        withscores=True)
+        return items
+
+
+def _route_result(raw: list[str]) -> RouteResult:
+    outcome = raw[0]
+    if outcome == "offered":
+        return RouteResult("offered", raw[1], raw[2], raw[3])
+    if outcome == "waiting":
+        return RouteResult("waiting", raw[1], "", raw[3])
+    return RouteResult(outcome)
