@@ -175,6 +175,8 @@ if action == "reassign" then
   end
   if previous ~= "" then
     redis.call("SREM", key("officer", previous, "cases"), case_id)
+    -- sent back to routing: someone else should have it
+    if target == "" then redis.call("SADD", key("case", case_id, "excluded"), previous) end
     refresh(previous)
   end
   redis.call("ZREM", key("offers"), case_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,8 @@ class RoutingRepository:
         nid = new_notification_id()
         raw = self._action(args=[self._keys.prefix, action, case_id, actor, f"{now:.6f}",
                                  self._config(from_states=from_states, own=own,
-                                              notification_id=nid, grace=grace, **options)])
+                                              notification_id=nid, alert_id=uuid.uuid4().hex,
+                                              grace=grace, **options)])
         if raw[0] == "error":
             raise CaseActionError(raw[1], raw[2])
         return ActionResult(state=raw[1], freed_officer=raw[2], extra=raw[3],
