@@ -1,15 +1,229 @@
-"""Demo data for `make run`: the force (districts) the services route within."""
+"""Staff rosters: saving an officer with their rota state, the roster CSV, and `make run`'s demo.
+
+A roster is CSV with the columns in `COLUMNS`; lists inside a cell are `;`-separated and the
+first district is the officer's home. Every row is checked before anything is written, and
+every problem is reported with its line and column. `liaison officers import` and
+`seed_demo` read the same format, and both save through `save_officer`.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
 from shared.config import Settings
-from shared.geography import load_force
+from shared.domain.officers import Availability, Officer, Role, new_officer_id
+from shared.domain.rota import Rota, parse_shift
+from shared.domain.weekly import Window
+from shared.geography import Force, load_force
 from shared.store import Store
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-def seed_demo(store: Store, settings: Settings) -> str:
-    """Record the configured force in Redis (idempotent); return a one-line summary."""
+DEMO_OFFICERS = resources.files("shared.data") / "demo_officers.csv"
+DEMO_OFFICER_ID = "jordan-ellis"        # on call all week, so their token always sees offers
+DEMO_SUPERVISOR_ID = "sarah-whitfield"
+COLUMNS = ("name", "role", "districts", "skills", "capacity", "email", "shifts", "status", "id")
+REQUIRED_COLUMNS = ("name", "districts")
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+_SKILL = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,39}$")
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def save_officer(store: Store, officer: Officer, tz: ZoneInfo, now: datetime) -> bool:
+    """Save an officer with their rota state at `now` (for the sweeper); True if on shift."""
+    on_shift = officer.rota.on_shift(now, tz)
+    change = officer.rota.next_change(now, tz)
+    store.officers.save(officer, on_shift=on_shift,
+                        next_change=change.timestamp() if change else None)
+    return on_shift
+
+
+# Value checks. Each raises ValueError with a message that does not repeat the field's name,
+# so the CLI can prefix its option and the import its column.
+
+def check_name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > 100:
+        raise ValueError("give a name of 1 to 100 characters")
+    return name
+
+
+def check_districts(force: Force, codes: Iterable[str]) -> tuple[str, ...]:
+    """District codes of the force, in order, without repeats."""
+    found: list[str] = []
+    for code in (c.strip().lower() for c in codes):
+        if not force.has_district(code):
+            raise ValueError(f"{code!r} is not a district of {force.name}; use one of "
+                             + ", ".join(force.districts))
+        if code not in found:
+            found.append(code)
+    return tuple(found)
+
+
+def check_skills(items: Iterable[str]) -> frozenset[str]:
+    skills = {s.strip().lower() for s in items if s.strip()}
+    for skill in sorted(skills):
+        if not _SKILL.match(skill):
+            raise ValueError(f"{skill!r} is not a skill name; use letters, digits and "
+                             "'_:.-', like lang:polish, bsl or trans_specialist")
+    return frozenset(skills)
+
+
+def check_capacity(text: str) -> int:
+    try:
+        capacity = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if capacity < 0:
+        raise ValueError(f"{capacity} is negative; give 0 or more open cases")
+    return capacity
+
+
+def check_email(text: str) -> str:
+    email = text.strip()
+    if email and not _EMAIL.match(email):
+        raise ValueError(f"{email!r} is not an email address")
+    return email
+
+
+def check_shifts(specs: Iterable[str]) -> tuple[Window, ...]:
+    """Shift specs like 'mon-fri 08:00-16:00' -> windows (parse_shift's message on error)."""
+    return tuple(parse_shift(spec) for spec in specs if spec.strip())
+
+
+def check_id(text: str) -> str:
+    officer_id = text.strip()
+    if not _ID.match(officer_id):
+        raise ValueError(f"{officer_id!r} is not an id; use 1-40 lower-case letters, digits "
+                         "and '_.-'")
+    return officer_id
+
+
+def check_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower() or Role.OFFICER.value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a role; use "
+                         + ", ".join(r.value for r in Role)) from None
+
+
+def check_status(text: str) -> Availability:
+    try:
+        return Availability(text.strip().lower() or Availability.AVAILABLE.value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a status; use "
+                         + ", ".join(a.value for a in Availability)) from None
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.problem}"
+
+
+def read_roster(text: str, force: Force, existing: Mapping[str, Officer] | None = None,
+                ) -> tuple[list[Officer], list[RowProblem]]:
+    """Officers from roster CSV, or every problem found. A row whose id is in `existing`
+    updates that officer, keeping what the CSV cannot say (leave, notification channels)."""
+    existing = existing or {}
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
+    header = [h.strip().lower() for h in reader.fieldnames or ()]
+    reader.fieldnames = header
+    problems = [RowProblem(1, h or "(blank)", "unknown column; expected "
+                           + ",".join(COLUMNS)) for h in header if h not in COLUMNS]
+    problems += [RowProblem(1, c, "missing column") for c in REQUIRED_COLUMNS
+                 if c not in header]
+    if problems:
+        return [], problems
+    officers: list[Officer] = []
+    seen: set[str] = set()
+    for row in reader:
+        cells = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        if not any(cells.values()) and None not in row:
+            continue  # blank line
+        here: list[RowProblem] = []
+        if None in row:
+            here.append(RowProblem(reader.line_num, "(end)", "more values than columns"))
+        officer = _row_officer(cells, force, existing, reader.line_num, here)
+        if officer is not None and officer.id in seen:
+            here.append(RowProblem(reader.line_num, "id", f"{officer.id!r} appears twice"))
+        if officer is not None and not here:
+            seen.add(officer.id)
+            officers.append(officer)
+        problems += here
+    return officers, problems
+
+
+def _row_officer(cells: Mapping[str, str], force: Force, existing: Mapping[str, Officer],
+                 line: int, problems: list[RowProblem]) -> Officer | None:
+    def cell(column: str, check: Callable[[str], T]) -> T | None:
+        try:
+            return check(cells.get(column, ""))
+        except ValueError as exc:
+            problems.append(RowProblem(line, column, str(exc)))
+            return None
+
+    name = cell("name", check_name)
+    role = cell("role", check_role)
+    districts = cell("districts", lambda t: check_districts(force, _items(t)))
+    skills = cell("skills", lambda t: check_skills(_items(t)))
+    capacity = cell("capacity", lambda t: check_capacity(t or "3"))
+    email = cell("email", check_email)
+    shifts = cell("shifts", lambda t: check_shifts(_items(t)))
+    status = cell("status", check_status)
+    officer_id = cell("id", lambda t: check_id(t) if t else new_officer_id())
+    if role is Role.OFFICER and districts == ():
+        problems.append(RowProblem(line, "districts", "an officer needs a home district"))
+    if (name is None or role is None or districts is None or skills is None
+            or capacity is None or email is None or shifts is None or status is None
+            or officer_id is None or problems):
+        return None
+    old = existing.get(officer_id)
+    return Officer(id=officer_id, name=name, districts=districts, role=role, skills=skills,
+                   capacity=capacity, status=status, email=email,
+                   rota=Rota(shifts=shifts, leave=old.rota.leave if old else ()),
+                   channels=old.channels if old else ())
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(";") if item.strip()]
+
+
+def seed_demo(store: Store, settings: Settings, *, now: datetime | None = None) -> str:
+    """Record the force; on first run add demo staff and two API tokens; return a summary."""
     force = load_force(settings.force_file or None)
     store.force.save(force.code, force.name, force.timezone,
                      {d.code: d.name for d in force.districts.values()})
-    return f"{force.name}: {len(force.districts)} districts"
+    head = f"{force.name}: {len(force.districts)} districts"
+    staff = store.officers.all()
+    if staff:  # never duplicate demo staff or undo edits made since the first run
+        return f"{head}, {len(staff)} staff (existing)"
+    officers, problems = read_roster(DEMO_OFFICERS.read_text(encoding="utf-8"), force)
+    if problems:  # e.g. LIAISON_FORCE_FILE names another force
+        logger.warning("demo officers skipped: %s problem(s), first: %s",
+                       len(problems), problems[0])
+        return f"{head}; no demo staff (demo_officers.csv does not fit this force)"
+    at, tz = now or datetime.now(UTC), ZoneInfo(force.timezone)
+    for officer in officers:
+        save_officer(store, officer, tz, at)
+    names = {o.id: o.name for o in officers}
+    officer_token = store.officers.issue_token(DEMO_OFFICER_ID)
+    supervisor_token = store.officers.issue_token(DEMO_SUPERVISOR_ID)
+    return (f"{head}, {len(officers)} staff; demo officer token {officer_token} "
+            f"(officer {names[DEMO_OFFICER_ID]}), supervisor token {supervisor_token} "
+            f"(supervisor {names[DEMO_SUPERVISOR_ID]})")

@@ -21,6 +21,7 @@ from services.notifier.channels import (
 from shared.config import Settings
 from shared.geography import load_force
 from shared.messaging import DELIVER_NOTIFICATION, CeleryPublisher
+from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
 
@@ -48,7 +49,9 @@ def deps() -> handlers.Deps:
     """Built on first use in each worker process (after the prefork fork, never at import)."""
     global _deps
     if _deps is None:
-        _deps = build_deps(Settings.from_env())
+        settings = Settings.from_env()
+        configure_logging(settings, "notifier")
+        _deps = build_deps(settings)
     return _deps
 
 

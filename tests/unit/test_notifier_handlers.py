@@ -1,4 +1,4 @@
-"""Delivering notifications: every channel once, retries with backoff, dead letters, reporter acks."""
+"""Delivering notifications: each channel once, retries with backoff, dead letters, acks."""
 
 from __future__ import annotations
 
