@@ -14,6 +14,7 @@ from shared.store.cases import CaseRepository
 from shared.store.force import ForceRepository
 from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
+from shared.store.reads import ReadRepository
 from shared.store.routing import RoutingRepository
 
 
@@ -30,6 +31,7 @@ class Store:
         self.officers = OfficerRepository(client, self.keys)
         self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen)
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.reads = ReadRepository(client, self.keys, events_maxlen=events_maxlen)
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:
