@@ -115,10 +115,14 @@ def _checked(check: Callable[[Any], T]) -> Callable[[click.Context, click.Parame
 
 
 def _districts_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """One code (--district) or several (--cover), checked against the force."""
     if value is None or value == ():
         return value
-    codes = [value] if isinstance(value, str) else list(value)
-    return _checked(lambda c: seed.check_districts(_rt(ctx).force, c))(ctx, param, codes)
+    try:
+        codes = seed.check_districts(_rt(ctx).force, value if param.multiple else [value])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return codes if param.multiple else codes[0]
 
 
 def _check_channels(urls: Iterable[str]) -> tuple[str, ...]:
@@ -206,7 +210,7 @@ def list_officers(ctx: click.Context) -> None:
 @click.option("--id", "officer_id", callback=_checked(seed.check_id),
               help="A stable id (default: a new random one).")
 @click.pass_context
-def add(ctx: click.Context, name: str, district: tuple[str, ...] | None,
+def add(ctx: click.Context, name: str, district: str | None,
         cover: tuple[str, ...], skill: frozenset[str] | tuple[()], capacity: int, role: str,
         email: str, channel: tuple[str, ...], shift: tuple[Any, ...], status: str,
         officer_id: str | None) -> None:
@@ -216,7 +220,7 @@ def add(ctx: click.Context, name: str, district: tuple[str, ...] | None,
         raise click.BadParameter(f"{officer_id!r} already exists; use `liaison officers "
                                  "update`", param_hint="'--id'")
     officer = Officer(id=officer_id or new_officer_id(), name=name,
-                      districts=tuple(dict.fromkeys((district or ()) + cover)),
+                      districts=tuple(dict.fromkeys(((district,) if district else ()) + cover)),
                       role=Role(role), skills=frozenset(skill), capacity=capacity,
                       status=Availability(status), rota=Rota(shifts=tuple(shift)),
                       email=email, channels=channel)
@@ -233,14 +237,14 @@ def add(ctx: click.Context, name: str, district: tuple[str, ...] | None,
 @click.option("--remove-skill", multiple=True, callback=_checked(seed.check_skills))
 @click.pass_context
 def update(ctx: click.Context, officer_id: str, name: str | None,
-           district: tuple[str, ...] | None, cover: tuple[str, ...],
+           district: str | None, cover: tuple[str, ...],
            skill: frozenset[str] | tuple[()], capacity: int | None, role: str | None,
            email: str | None, channel: tuple[str, ...], shift: tuple[Any, ...],
            status: str | None, no_cover: bool, add_skill: frozenset[str] | tuple[()],
            remove_skill: frozenset[str] | tuple[()]) -> None:
     """Change some of an officer's details; options left out stay as they are."""
     old = _officer(ctx, officer_id)
-    home = district or old.districts[:1]
+    home = (district,) if district else old.districts[:1]
     covers = () if no_cover else (cover or old.districts[1:])
     officer = replace(
         old, name=name or old.name, districts=tuple(dict.fromkeys(home + covers)),
@@ -306,7 +310,8 @@ def leave(ctx: click.Context, officer_id: str, start: str | None, end: str | Non
     if start is None and not clear:
         _show_rota(ctx, officer)
         return
-    kept = () if clear else officer.rota.leave
+    now = _rt(ctx).clock()
+    kept = () if clear else tuple(lv for lv in officer.rota.leave if lv.end > now)  # drop past
     added: tuple[Leave, ...] = ()
     if start is not None and end is not None:
         tz = _rt(ctx).tz
@@ -364,12 +369,12 @@ def import_roster(ctx: click.Context, path: str) -> None:
 @click.option("--skill", multiple=True, callback=_checked(seed.check_skills),
               help="A skill the case needs; repeat for more.")
 @click.pass_context
-def eligible(ctx: click.Context, district: tuple[str, ...] | None,
+def eligible(ctx: click.Context, district: str | None,
              skill: frozenset[str] | tuple[()]) -> None:
     """Who could be offered a case now, and for everyone else every reason why not."""
     rt = _rt(ctx)
     store, now, tz, force = rt.get_store(), rt.clock(), rt.tz, rt.force
-    code = district[0] if district else None
+    code = district
     near = set(force.neighbours(code)) if code else set()
     pools = ("district", "neighbour", "force-wide")
     rows, ready = [], 0

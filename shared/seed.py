@@ -152,6 +152,7 @@ def read_roster(text: str, force: Force, existing: Mapping[str, Officer] | None 
         return [], problems
     officers: list[Officer] = []
     seen: set[str] = set()
+    names = {o.name: o.id for o in existing.values()}  # a re-import without ids must not double
     for row in reader:
         cells = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         if not any(cells.values()) and None not in row:
@@ -162,11 +163,14 @@ def read_roster(text: str, force: Force, existing: Mapping[str, Officer] | None 
         officer = _row_officer(cells, force, existing, reader.line_num, here)
         if officer is not None and officer.id in seen:
             here.append(RowProblem(reader.line_num, "id", f"{officer.id!r} appears twice"))
+        if officer is not None and not cells.get("id") and officer.name in names:
+            here.append(RowProblem(reader.line_num, "id", f"{officer.name} is already "
+                                   f"{names[officer.name]}; give that id to update them"))
         if officer is not None and not here:
             seen.add(officer.id)
             officers.append(officer)
         problems += here
-    return officers, problems
+    return ([] if problems else officers), problems
 
 
 def _row_officer(cells: Mapping[str, str], force: Force, existing: Mapping[str, Officer],

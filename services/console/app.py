@@ -1,26 +1,85 @@
-"""The staff console. This first version serves health checks and a holding page; the
-officer inbox, supervisor dashboard and login come with the routing and console issues."""
+"""The staff console: the officers' and supervisors' JSON API (bearer tokens), health checks
+and a holding page; the web login, inbox pages and live dashboard come with later issues."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+import logging
+import time
+import uuid
+from collections.abc import Callable
 
+from flask import Flask, Response, g, render_template, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.console import api
+from services.console.auth import EXTENSION
+from services.console.handlers import ConsoleDeps
+from shared.casework import CaseworkDeps
 from shared.config import Settings
+from shared.geography import load_force
+from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.observability import configure_logging
+from shared.sealing import Sealer
 from shared.store import Store, StoreUnavailable, redis_client
+
+logger = logging.getLogger(__name__)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
+class OrderedJSON(DefaultJSONProvider):
+    """Keep fields in schema order (the contact safety profile comes first in a case)."""
+
+    sort_keys = False
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None,
+               publisher: Publisher | None = None,
+               clock: Callable[[], float] | None = None) -> Flask:
     """Build the console app; nothing connects until the first request."""
     settings = settings or Settings.from_env()
     configure_logging(settings, "console")
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.env == "test")
-    store = store or Store(redis_client(settings.redis_url), prefix=settings.key_prefix)
+    app.json = OrderedJSON(app)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        TESTING=settings.env == "test",
+        DEBUG=settings.debug,
+        API_TITLE="Liaison staff console",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}]},
+    )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    if store is None:
+        store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
+                      events_maxlen=settings.events_maxlen)
+    if publisher is None:
+        publisher = CeleryPublisher(make_celery("liaison-console", settings))
+    work = CaseworkDeps(store, publisher, settings, clock or time.time)
+    app.extensions[EXTENSION] = ConsoleDeps(work, Sealer(settings.sealing_keys),
+                                            load_force(settings.force_file or None))
 
+    api_ext = Api(app)
+    api_ext.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer",
+                       "description": "An API token issued with the liaison CLI"})
+    api_ext.register_blueprint(api.blp)
+    _register_pages(app, store)
+    app.before_request(_start_request)
+    app.after_request(_security_headers)
+    return app
+
+
+def _register_pages(app: Flask, store: Store) -> None:
     @app.get("/")
     def index() -> str:
         return render_template("index.html")
@@ -37,12 +96,27 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             return {"status": "unavailable", "redis": "unreachable"}, 503
         return {"status": "ok", "redis": "ok"}, 200
 
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
-    return app
+def _start_request() -> None:
+    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"  # staff data: never in any cache
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    if request.path not in ("/healthz", "/readyz"):
+        staff = g.get("staff")
+        logger.info("request", extra={
+            "request_id": g.get("request_id"), "method": request.method,
+            "path": request.url_rule.rule if request.url_rule else "unmatched",
+            "status": response.status_code, "staff_id": staff.id if staff else "",
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+        })
+    return response

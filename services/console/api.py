@@ -1,0 +1,249 @@
+"""The staff JSON API under /api/v1: officers' inbox and case actions, supervisors' views.
+
+Every view needs a bearer token (401) and some a role (403); an officer can only see or act
+on a case offered to or held by them (403). Views parse, call a handler, return.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Blueprint, abort
+from werkzeug.http import HTTP_STATUS_CODES
+
+from services.console import handlers as h
+from services.console import schemas as s
+from services.console.auth import (
+    authenticate,
+    current_deps,
+    current_staff,
+    officers_only,
+    supervisors_only,
+)
+from shared.sealing import SealingError
+from shared.store import StoreUnavailable
+from shared.store.routing import CaseActionError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+ACTION_STATUS = {"not_found": 404, "not_yours": 403, "illegal_transition": 409,
+                 "not_due": 409, "same_officer": 409, "at_capacity": 409,
+                 "no_such_officer": 422}
+_MESSAGES = {
+    "not_yours": "This case is not offered to or held by you.",
+    "illegal_transition": "Not possible in its current state ({detail}).",
+    "not_due": "The offer has not run out yet.",
+    "same_officer": "The case is already with that officer.",
+    "at_capacity": "That officer has no room for another case.",
+    "no_such_officer": "No officer with that id takes cases.",
+}
+_DOC = {401: "No or invalid API token", 403: "Not allowed for your role, or not your case",
+        404: "No such case", 409: "Not possible in the case's current state",
+        422: "Invalid body: `errors.json` names each field",
+        503: "Storage unavailable; retry after `Retry-After` seconds"}
+
+blp = Blueprint("staff_api", __name__, url_prefix="/api/v1",
+                description="Liaison officers' and supervisors' JSON API (bearer tokens).")
+
+
+def _doc(*codes: int) -> Any:
+    return blp.doc(responses={str(c): {"description": _DOC[c]} for c in (401, 403, *codes)})
+
+
+@blp.before_request
+def _before() -> None:
+    if request.method in ("POST", "PUT") and request.content_length \
+            and request.mimetype != "application/json":
+        abort(415, message="Send the body as JSON with Content-Type: application/json.")
+    authenticate()
+
+
+@blp.errorhandler(CaseActionError)
+def _refused(exc: CaseActionError) -> ResponseReturnValue:
+    status = ACTION_STATUS.get(exc.code, 409)
+    message = f"No such {exc.detail or 'case'}." if exc.code == "not_found" else \
+        _MESSAGES.get(exc.code, "Not possible now.").format(detail=exc.detail)
+    body: dict[str, Any] = {"code": status, "status": HTTP_STATUS_CODES[status],
+                            "message": message, "reason": exc.code}
+    if exc.code == "no_such_officer":
+        body["errors"] = {"json": {"officer_id": [message]}}
+    return body, status
+
+
+@blp.errorhandler(StoreUnavailable)
+def _unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
+    logger.warning("store unavailable", extra={"error": str(exc)})
+    return ({"code": 503, "status": HTTP_STATUS_CODES[503],
+             "message": f"Storage is unavailable; retry in {RETRY_AFTER_SECONDS} seconds."},
+            503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@blp.errorhandler(SealingError)
+def _unsealable(exc: SealingError) -> ResponseReturnValue:
+    logger.error("case could not be unsealed", extra={"path": request.path})
+    return {"code": 500, "status": HTTP_STATUS_CODES[500],
+            "message": "This case could not be opened with the current sealing keys."}, 500
+
+
+# officers (and any staff member about themselves)
+@blp.route("/me", methods=["GET"])
+@blp.response(200, s.MeSchema)
+@_doc()
+def me() -> ResponseReturnValue:
+    """Who I am: role, status, shift, load and capacity."""
+    return h.me(current_deps(), current_staff())
+
+
+@blp.route("/me/cases", methods=["GET"])
+@blp.response(200, s.MyCasesSchema)
+@_doc()
+def my_cases() -> ResponseReturnValue:
+    """My offers (with deadline) and open cases (by SLA due): routing fields only."""
+    return h.my_cases(current_deps(), current_staff())
+
+
+@blp.route("/me/availability", methods=["PUT"])
+@blp.arguments(s.AvailabilitySchema)
+@blp.response(200, s.AvailabilityResultSchema)
+@_doc(422)
+def my_availability(body: dict[str, Any]) -> ResponseReturnValue:
+    """Set my status; becoming available offers me the next waiting case."""
+    staff = current_staff()
+    return h.set_availability(current_deps(), staff, staff.id, body["status"])
+
+
+@blp.route("/cases/<case_id>", methods=["GET"])
+@blp.response(200, s.CaseViewSchema)
+@_doc(404)
+def read_case(case_id: str) -> ResponseReturnValue:
+    """The full case, unsealed: contact safety profile first, then the account, log and
+    notes. Officers: only a case offered to or held by them. Every read is audited."""
+    return h.open_case(current_deps(), current_staff(), case_id)
+
+
+@blp.route("/cases/<case_id>/accept", methods=["POST"])
+@officers_only
+@blp.response(200, s.ActionResultSchema)
+@_doc(404, 409)
+def accept(case_id: str) -> ResponseReturnValue:
+    """Accept a case offered to me; the first-contact SLA clock starts."""
+    return h.accept(current_deps(), current_staff(), case_id)
+
+
+@blp.route("/cases/<case_id>/decline", methods=["POST"])
+@officers_only
+@blp.arguments(s.DeclineSchema)
+@blp.response(200, s.ActionResultSchema)
+@_doc(404, 409, 422)
+def decline(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+    """Decline an offer with a reason; it goes to another officer, never back to me."""
+    return h.decline(current_deps(), current_staff(), case_id, body["reason"], body.get("note"))
+
+
+@blp.route("/cases/<case_id>/contact", methods=["POST"])
+@officers_only
+@blp.arguments(s.ContactSchema)
+@blp.response(200, s.ActionResultSchema)
+@_doc(404, 409, 422)
+def contact(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+    """Record contact made or attempted; the first stops the first-contact SLA clock."""
+    return h.record_contact(current_deps(), current_staff(), case_id, body["channel"],
+                            body["outcome"])
+
+
+@blp.route("/cases/<case_id>/notes", methods=["POST"])
+@blp.arguments(s.NoteSchema)
+@blp.response(201, s.NoteCreatedSchema)
+@_doc(404, 422)
+def add_note(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+    """Add a note (sealed at rest) to a case I hold; supervisors to any case."""
+    return h.add_note(current_deps(), current_staff(), case_id, body["text"])
+
+
+@blp.route("/cases/<case_id>/close", methods=["POST"])
+@blp.arguments(s.CloseSchema)
+@blp.response(200, s.ActionResultSchema)
+@_doc(404, 409, 422)
+def close(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+    """Close my accepted case with an outcome; supervisors may close any open case."""
+    return h.close(current_deps(), current_staff(), case_id, body["outcome"])
+
+
+# supervisors
+@blp.route("/cases/<case_id>/reassign", methods=["POST"])
+@supervisors_only
+@blp.arguments(s.ReassignSchema)
+@blp.response(200, s.ActionResultSchema)
+@_doc(404, 409, 422)
+def reassign(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+    """Offer the case to a named officer, or (officer_id null) send it back to routing."""
+    return h.reassign(current_deps(), current_staff(), case_id, body["officer_id"])
+
+
+@blp.route("/officers/<officer_id>/availability", methods=["PUT"])
+@supervisors_only
+@blp.arguments(s.AvailabilitySchema)
+@blp.response(200, s.AvailabilityResultSchema)
+@_doc(404, 422)
+def officer_availability(body: dict[str, Any], officer_id: str) -> ResponseReturnValue:
+    """Set an officer's status (recorded with who did it)."""
+    return h.set_availability(current_deps(), current_staff(), officer_id, body["status"])
+
+
+@blp.route("/queues", methods=["GET"])
+@supervisors_only
+@blp.response(200, s.QueueStateSchema)
+@_doc()
+def queues() -> ResponseReturnValue:
+    """Per district and force-wide: waiting cases by priority, officers, open offers."""
+    return h.queues(current_deps())
+
+
+@blp.route("/stats/offers", methods=["GET"])
+@supervisors_only
+@blp.arguments(s.StatsQuerySchema, location="query")
+@blp.response(200, s.OfferStatsSchema)
+@_doc(422)
+def offer_stats(query: dict[str, Any]) -> ResponseReturnValue:
+    """Offers made, accepted, declined, expired and the median time to accept (last N hours)."""
+    return h.offer_stats(current_deps(), query["hours"])
+
+
+@blp.route("/sla", methods=["GET"])
+@supervisors_only
+@blp.response(200, s.SlaSchema)
+@_doc()
+def sla() -> ResponseReturnValue:
+    """SLA clocks breached, and at risk: running, with under a quarter of the target left."""
+    return h.sla(current_deps())
+
+
+@blp.route("/dead-letters", methods=["GET"])
+@supervisors_only
+@blp.response(200, s.DeadLettersSchema)
+@_doc()
+def dead_letters() -> ResponseReturnValue:
+    """Cases that could not be routed and notifications that could not be delivered."""
+    return {"dead_letters": current_deps().store.reads.dead_letters()}
+
+
+@blp.route("/alerts", methods=["GET"])
+@supervisors_only
+@blp.response(200, s.AlertsSchema)
+@_doc()
+def alerts() -> ResponseReturnValue:
+    """Open alerts, newest first."""
+    return {"alerts": current_deps().store.reads.open_alerts()}
+
+
+@blp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])
+@supervisors_only
+@blp.response(200, s.AlertSchema)
+@_doc(404, 409)
+def acknowledge_alert(alert_id: str) -> ResponseReturnValue:
+    """Mark an open alert as handled by me."""
+    return h.acknowledge_alert(current_deps(), current_staff(), alert_id)

@@ -1,0 +1,244 @@
+"""What the console's API does, without Flask: who may see a case, reading it (unsealed and
+audited), and the officer and supervisor actions, which delegate to `shared.casework`.
+
+Refusals are `CaseActionError`s (the API maps their codes to HTTP statuses). Log lines
+carry ids and outcomes only, never a case's contents.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from shared import casework
+from shared.casework import CaseworkDeps
+from shared.config import Settings
+from shared.domain.officers import Availability, Role
+from shared.geography import Force
+from shared.sealing import Sealer
+from shared.store import Store
+from shared.store.reads import CaseSummary, OfferStats, QueueState, SlaView
+from shared.store.routing import ActionResult, CaseActionError
+
+logger = logging.getLogger(__name__)
+
+_CASE_ID = re.compile(r"^[0-9a-f]{32}\Z")
+_ALERT_ID = re.compile(r"^[0-9a-f]{32}\Z")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The authenticated caller."""
+
+    id: str
+    name: str
+    role: Role
+
+    @property
+    def supervisor(self) -> bool:
+        return self.role is Role.SUPERVISOR
+
+
+@dataclass
+class ConsoleDeps:
+    """What the console talks to; the app factory builds it, tests pass fakes."""
+
+    casework: CaseworkDeps
+    sealer: Sealer
+    force: Force
+
+    @property
+    def store(self) -> Store:
+        return self.casework.store
+
+    @property
+    def settings(self) -> Settings:
+        return self.casework.settings
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.casework.clock
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as staff read it: the contact safety profile first, then everything else."""
+
+    contact_safety: dict[str, Any]
+    case: dict[str, str]
+    submission: dict[str, Any]
+    events: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+
+
+def case_for(deps: ConsoleDeps, staff: Staff, case_id: str) -> dict[str, str]:
+    """The case hash if the caller may see it: supervisors any case, an officer only a case
+    offered to or held by them (checked before any action, so state never leaks)."""
+    case = deps.store.cases.get(case_id) if _CASE_ID.match(case_id) else None
+    if case is None:
+        raise CaseActionError("not_found", "case")
+    if not staff.supervisor and case.get("officer") != staff.id:
+        logger.warning("case refused", extra={"case_id": case_id, "staff_id": staff.id})
+        raise CaseActionError("not_yours")
+    return case
+
+
+def open_case(deps: ConsoleDeps, staff: Staff, case_id: str) -> CaseView:
+    """The full case, unsealed, with its log and notes; every read is audited."""
+    case = case_for(deps, staff, case_id)
+    opened = deps.sealer.unseal(case["sealed"]) if case.get("sealed") else {}
+    submission = dict(opened.get("submission") or {})
+    profile = submission.pop("contact", None)
+    notes = [_open_note(deps.sealer, note) for note in deps.store.reads.notes.list(case_id)]
+    log = deps.store.cases.log(case_id)
+    deps.store.reads.record_view(case_id, by=staff.id, now=deps.clock())
+    logger.info("case viewed", extra={"case_id": case_id, "staff_id": staff.id})
+    safety = {"contact_allowed": case.get("contactable") == "1" and bool(profile),
+              "profile": profile}
+    routing = {k: v for k, v in case.items() if k != "sealed"}
+    return CaseView(safety, routing, submission, log, notes)
+
+
+def _open_note(sealer: Sealer, note: dict[str, Any]) -> dict[str, Any]:
+    return {"id": note["id"], "kind": note.get("kind", "note"), "by": note["by"],
+            "at": note["at"], "text": sealer.unseal(note["sealed"]).get("text", "")}
+
+
+def me(deps: ConsoleDeps, staff: Staff) -> dict[str, Any]:
+    """Who the caller is: role, status, shift, load and capacity."""
+    raw = deps.store.officers.raw(staff.id)
+    return {"id": staff.id, "name": staff.name, "role": staff.role.value,
+            "status": raw.get("status", ""), "on_shift": raw.get("on_shift") == "1",
+            "districts": raw.get("districts", ""), "skills": raw.get("skills", ""),
+            "load": deps.store.officers.load(staff.id),
+            "capacity": int(raw.get("capacity") or 0)}
+
+
+def my_cases(deps: ConsoleDeps, staff: Staff) -> dict[str, list[dict[str, Any]]]:
+    """My offers (soonest deadline first) and open cases (soonest SLA due first)."""
+    now = deps.clock()
+    summaries = deps.store.reads.officer_cases(staff.id)
+    offers = sorted((s for s in summaries if s.state == "offered"),
+                    key=lambda s: s.offer_deadline or 0.0)
+    held = sorted((s for s in summaries if s.state != "offered"),
+                  key=lambda s: (s.sla_due is None, s.sla_due or 0.0, s.accepted_at or 0.0))
+    return {"offers": [_with_time_left(s, now) for s in offers],
+            "open": [_with_time_left(s, now) for s in held]}
+
+
+def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
+    left = summary.offer_deadline - now if summary.state == "offered" \
+        and summary.offer_deadline else None
+    sla_left = summary.sla_due - now if summary.sla_due else None
+    return asdict(summary) | {"seconds_left": left, "sla_seconds_left": sla_left}
+
+
+# officer actions (the store scripts check ownership and state again, atomically)
+def accept(deps: ConsoleDeps, staff: Staff, case_id: str) -> dict[str, str]:
+    case_for(deps, staff, case_id)
+    return _done("accept", case_id, staff, casework.accept(deps.casework, case_id, staff.id))
+
+
+def decline(deps: ConsoleDeps, staff: Staff, case_id: str, reason: str,
+            note: str | None = None) -> dict[str, str]:
+    """Decline with a reason; an optional note is kept sealed on the case."""
+    case_for(deps, staff, case_id)
+    result = casework.decline(deps.casework, case_id, staff.id, reason)
+    if note and note.strip():
+        _add_note(deps, staff, case_id, note, kind="decline")
+    return _done("decline", case_id, staff, result)
+
+
+def record_contact(deps: ConsoleDeps, staff: Staff, case_id: str, channel: str,
+                   outcome: str) -> dict[str, str]:
+    case_for(deps, staff, case_id)
+    result = casework.record_contact(deps.casework, case_id, staff.id, channel, outcome)
+    return _done("contact", case_id, staff, result)
+
+
+def add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str) -> dict[str, str]:
+    """A note on a case the caller may see (sealed at rest)."""
+    case_for(deps, staff, case_id)
+    return _add_note(deps, staff, case_id, text, kind="note")
+
+
+def _add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str,
+              kind: str) -> dict[str, str]:
+    now = deps.clock()
+    note_id = deps.store.reads.notes.add(case_id, by=staff.id, now=now, kind=kind,
+                                         sealed=deps.sealer.seal({"text": text}))
+    logger.info("note added", extra={"case_id": case_id, "staff_id": staff.id,
+                                     "note_id": note_id})
+    return {"note_id": note_id, "case_id": case_id, "at": f"{now:.6f}"}
+
+
+def close(deps: ConsoleDeps, staff: Staff, case_id: str, outcome: str) -> dict[str, str]:
+    """Close with an outcome: the holding officer, or any supervisor."""
+    case_for(deps, staff, case_id)
+    result = casework.close(deps.casework, case_id, staff.id, outcome,
+                            supervisor=staff.supervisor)
+    return _done("close", case_id, staff, result)
+
+
+def reassign(deps: ConsoleDeps, staff: Staff, case_id: str,
+             officer_id: str | None) -> dict[str, str]:
+    """A supervisor gives the case to an officer, or (None) sends it back to routing."""
+    case_for(deps, staff, case_id)
+    result = casework.reassign(deps.casework, case_id, staff.id, officer_id)
+    return _done("reassign", case_id, staff, result)
+
+
+def _done(action: str, case_id: str, staff: Staff, result: ActionResult) -> dict[str, str]:
+    logger.info("case %s", action, extra={"case_id": case_id, "staff_id": staff.id,
+                                          "state": result.state})
+    done = {"case_id": case_id, "state": result.state}
+    if action == "reassign":
+        done["officer_id"] = result.extra
+    return done
+
+
+def set_availability(deps: ConsoleDeps, staff: Staff, officer_id: str,
+                     status: Availability) -> dict[str, Any]:
+    """Set a status (one's own, or any officer's by a supervisor) and record who did it."""
+    try:
+        available = casework.set_availability(deps.casework, officer_id, status)
+    except KeyError:
+        raise CaseActionError("not_found", "officer") from None
+    deps.store.reads.record_availability(officer_id, status.value, by=staff.id,
+                                         now=deps.clock())
+    logger.info("availability set", extra={"officer_id": officer_id, "staff_id": staff.id,
+                                           "status": status.value})
+    return {"officer_id": officer_id, "status": status.value, "available_for_cases": available}
+
+
+# supervisor read models and alerts
+def queues(deps: ConsoleDeps) -> QueueState:
+    return deps.store.reads.queues(list(deps.force.districts), now=deps.clock())
+
+
+def offer_stats(deps: ConsoleDeps, hours: int) -> OfferStats:
+    now = deps.clock()
+    return deps.store.reads.offer_stats(since=now - hours * 3600, until=now)
+
+
+def sla(deps: ConsoleDeps) -> SlaView:
+    s = deps.settings
+    return deps.store.reads.sla(
+        now=deps.clock(), accept_targets={p: s.sla_accept_seconds(p) for p in (1, 2, 3, 4)},
+        contact_targets={p: s.sla_contact_seconds(p) for p in (1, 2, 3, 4)})
+
+
+def acknowledge_alert(deps: ConsoleDeps, staff: Staff, alert_id: str) -> dict[str, str]:
+    """Mark an open alert handled by this supervisor (404 unknown, 409 already handled)."""
+    alert = deps.store.reads.alert(alert_id) if _ALERT_ID.match(alert_id) else None
+    if alert is None:
+        raise CaseActionError("not_found", "alert")
+    # Checked first: acknowledging again would overwrite who handled it.
+    if alert.get("status") != "open" or not deps.store.alerts.acknowledge(
+            alert_id, by=staff.id, now=deps.clock()):
+        raise CaseActionError("illegal_transition", alert.get("status", ""))
+    logger.info("alert acknowledged", extra={"alert_id": alert_id, "staff_id": staff.id})
+    return deps.store.reads.alert(alert_id) or alert

@@ -1,0 +1,328 @@
+"""Marshmallow schemas of the staff JSON API: strict bodies in, documented shapes out.
+
+Times go out as ISO 8601 (UTC); stored epoch seconds and "1"/"0" flags are converted here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate
+
+from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
+from shared.domain.model import Priority
+from shared.domain.officers import Availability
+from shared.schemas import StrictSchema
+
+OFFICER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
+
+
+def _choice(options: tuple[str, ...], **kw: Any) -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf(
+        options, error="Choose one of: " + ", ".join(options) + "."), **kw)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("This cannot be blank.")
+
+
+class Instant(fields.DateTime):
+    """Epoch seconds (a number or the stored string) as an ISO 8601 UTC time; '' is null."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        return datetime.fromtimestamp(float(value), UTC).isoformat()
+
+
+class Flag(fields.Boolean):
+    """A stored "1"/"0" flag as true/false."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> bool:
+        return value in ("1", 1, True)
+
+
+class PriorityLabel(fields.String):
+    """A priority number as its name: emergency, high, standard, advice."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
+        return Priority(int(value)).label if value not in (None, "") else None
+
+
+class CommaList(fields.List):
+    """A stored comma-separated list as a JSON list."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(fields.String(), **kw)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> list[str]:
+        return [v for v in str(value or "").split(",") if v]
+
+
+# requests
+class DeclineSchema(StrictSchema):
+    reason = _choice(DECLINE_REASONS)
+    note = fields.String(validate=validate.Length(max=500, error="Use 500 characters or fewer."),
+                         metadata={"description": "Kept sealed on the case as a note"})
+
+
+class ContactSchema(StrictSchema):
+    channel = _choice(CONTACT_CHANNELS)
+    outcome = _choice(CONTACT_OUTCOMES)
+
+
+class NoteSchema(StrictSchema):
+    text = fields.String(required=True, validate=[validate.Length(
+        min=1, max=5000, error="Use between 1 and 5000 characters."), _not_blank])
+
+
+class CloseSchema(StrictSchema):
+    outcome = _choice(CLOSE_OUTCOMES)
+
+
+class AvailabilitySchema(StrictSchema):
+    status = fields.Enum(Availability, by_value=True, required=True)
+
+
+class ReassignSchema(StrictSchema):
+    officer_id = fields.String(required=True, allow_none=True, validate=validate.Regexp(
+        OFFICER_ID, error="Give an officer's id."), metadata={
+        "description": "The officer to offer the case to; null sends it back to routing"})
+
+
+class StatsQuerySchema(StrictSchema):
+    hours = fields.Integer(load_default=24, validate=validate.Range(
+        1, 24 * 30, error="Give 1 to 720 hours."))
+
+
+# responses
+class MeSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    status = fields.String()
+    on_shift = fields.Boolean()
+    districts = CommaList()
+    skills = CommaList()
+    load = fields.Integer()
+    capacity = fields.Integer()
+
+
+class CaseSummarySchema(Schema):
+    """Routing fields and reference only — no personal data."""
+
+    id = fields.String()
+    reference = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    priority = PriorityLabel()
+    emergency = fields.Boolean()
+    district = fields.String()
+    created_at = Instant()
+    offered_at = Instant()
+    deadline = Instant(attribute="offer_deadline")
+    seconds_left = fields.Float(allow_none=True, metadata={"description": "Until the offer "
+                                                           "expires (offers only)"})
+    accepted_at = Instant()
+    first_contact_at = Instant()
+    sla_due = Instant(metadata={"description": "When the running SLA clock runs out"})
+    sla_seconds_left = fields.Float(allow_none=True)
+
+
+class MyCasesSchema(Schema):
+    offers = fields.List(fields.Nested(CaseSummarySchema))
+    open = fields.List(fields.Nested(CaseSummarySchema))
+
+
+class CaseDetailSchema(Schema):
+    id = fields.String()
+    reference = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    priority = PriorityLabel()
+    emergency = Flag()
+    district = fields.String()
+    incident_district = fields.String()
+    home_district = fields.String()
+    out_of_area = Flag()
+    strands = CommaList()
+    triage = CommaList()
+    preferred_skills = CommaList()
+    anonymous = Flag()
+    contactable = Flag()
+    officer_id = fields.String(attribute="officer")
+    created_at = Instant()
+    offered_at = Instant()
+    offer_deadline = Instant()
+    accepted_at = Instant()
+    first_contact_at = Instant()
+    closed_at = Instant()
+    outcome = fields.String()
+
+
+class ContactSafetySchema(Schema):
+    contact_allowed = fields.Boolean(metadata={
+        "description": "False means no outbound contact at all"})
+    profile = fields.Dict(allow_none=True, metadata={
+        "description": "Channels, safe times, voicemail, shared device, discreet wording, "
+                       "name and pronouns"})
+
+
+class NoteOutSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    by = fields.String()
+    at = Instant()
+    text = fields.String()
+
+
+class CaseViewSchema(Schema):
+    contact_safety = fields.Nested(ContactSafetySchema)
+    case = fields.Nested(CaseDetailSchema)
+    submission = fields.Dict()
+    events = fields.List(fields.Dict())
+    notes = fields.List(fields.Nested(NoteOutSchema))
+
+
+class ActionResultSchema(Schema):
+    case_id = fields.String()
+    state = fields.String()
+    officer_id = fields.String(metadata={
+        "description": "After a reassignment: the officer now offered the case ('' = none)"})
+
+
+class NoteCreatedSchema(Schema):
+    note_id = fields.String()
+    case_id = fields.String()
+    at = Instant()
+
+
+class AvailabilityResultSchema(Schema):
+    officer_id = fields.String()
+    status = fields.String()
+    available_for_cases = fields.Boolean()
+
+
+class WaitSchema(Schema):
+    count = fields.Integer()
+    oldest_wait_seconds = fields.Float()
+
+
+class WaitingSchema(Schema):
+    total = fields.Integer()
+    by_priority = fields.Dict(keys=fields.String(), values=fields.Nested(WaitSchema))
+
+
+class OfficerCountsSchema(Schema):
+    on_shift = fields.Integer()
+    available = fields.Integer(metadata={"description": "Could be offered a case now"})
+    at_capacity = fields.Integer()
+
+
+class OpenOfferSchema(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    officer_id = fields.String()
+    district = fields.String()
+    priority = PriorityLabel()
+    age_seconds = fields.Float()
+    seconds_left = fields.Float()
+
+
+class OffersSchema(Schema):
+    open = fields.Integer()
+    oldest_seconds = fields.Float()
+    items = fields.List(fields.Nested(OpenOfferSchema))
+
+
+class DistrictQueueSchema(Schema):
+    district = fields.String()
+    waiting = fields.Nested(WaitingSchema)
+    officers = fields.Nested(OfficerCountsSchema)
+    offers = fields.Nested(OffersSchema)
+
+    @pre_dump
+    def _shape(self, queue: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "district": queue.district,
+            "waiting": {"total": sum(w.count for w in queue.waiting.values()),
+                        "by_priority": {Priority(p).label: w for p, w in
+                                        sorted(queue.waiting.items())}},
+            "officers": {"on_shift": queue.officers_on_shift,
+                         "available": queue.officers_available,
+                         "at_capacity": queue.officers_at_capacity},
+            "offers": {"open": len(queue.offers), "items": queue.offers,
+                       "oldest_seconds": max((o.age_seconds for o in queue.offers),
+                                             default=0.0)},
+        }
+
+
+class QueueStateSchema(Schema):
+    districts = fields.List(fields.Nested(DistrictQueueSchema))
+    force = fields.Nested(DistrictQueueSchema)
+    truncated = fields.Boolean()
+
+
+class OfferStatsSchema(Schema):
+    since = Instant()
+    until = Instant()
+    offered = fields.Integer()
+    accepted = fields.Integer()
+    declined = fields.Integer()
+    expired = fields.Integer()
+    withdrawn = fields.Integer()
+    median_seconds_to_accept = fields.Float(allow_none=True)
+    decline_reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_district = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class SlaItemSchema(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    clock = fields.String(metadata={"description": "accept or contact (first contact)"})
+    state = fields.String()
+    priority = PriorityLabel()
+    district = fields.String()
+    officer_id = fields.String()
+    due = Instant()
+    seconds_left = fields.Float()
+
+
+class SlaSchema(Schema):
+    at_risk = fields.List(fields.Nested(SlaItemSchema))
+    breached = fields.List(fields.Nested(SlaItemSchema))
+
+
+class DeadLetterSchema(Schema):
+    kind = fields.String(metadata={"description": "case (routing) or notification"})
+    id = fields.String()
+    case_id = fields.String()
+    reference = fields.String()
+    what = fields.String()
+    reason = fields.String()
+    attempts = fields.Integer()
+    at = Instant()
+
+
+class DeadLettersSchema(Schema):
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class AlertSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    case_id = fields.String()
+    reference = fields.String()
+    district = fields.String()
+    priority = PriorityLabel()
+    officer_id = fields.String()
+    status = fields.String()
+    created_at = Instant()
+    acknowledged_by = fields.String()
+    acknowledged_at = Instant()
+
+
+class AlertsSchema(Schema):
+    alerts = fields.List(fields.Nested(AlertSchema))

@@ -1,0 +1,136 @@
+"""A hypothesis state machine over offer / accept / decline / expire / close / availability,
+checked after every step against the routing invariants (on fakeredis with Lua)."""
+
+from __future__ import annotations
+
+import fakeredis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from shared import casework
+from shared.domain.officers import Availability
+from shared.store import Store
+from shared.store.routing import CaseActionError
+from tests.support.world import World
+
+OFFICERS = {"a": ("watford", 1), "b": ("watford", 2), "c": ("three_rivers", 2),
+            "d": ("broxbourne", 1)}
+OPEN = ("offered", "accepted", "contacted")
+
+
+class Routing(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World(Store(fakeredis.FakeRedis(decode_responses=True), prefix="h:"))
+        for officer_id, (district, capacity) in OFFICERS.items():
+            self.world.officer(officer_id, district, capacity=capacity)
+        self.cases: list[str] = []
+
+    def _pick(self, index: int, states: tuple[str, ...]) -> str | None:
+        matching = [c for c in self.cases if self.world.state(c) in states]
+        return matching[index % len(matching)] if matching else None
+
+    @rule(district=st.sampled_from(["watford", "three_rivers", "broxbourne", "stevenage", None]),
+          emergency=st.booleans())
+    def report(self, district: str | None, emergency: bool) -> None:
+        result = self.world.new_routed_case(district, emergency=emergency)
+        self.cases.append(result.case_id)
+        assert result.outcome in ("offered", "waiting")
+
+    @rule(index=st.integers(0, 50))
+    def accept(self, index: int) -> None:
+        case_id = self._pick(index, ("offered",))
+        if case_id:
+            casework.accept(self.world.deps, case_id, self.world.holder(case_id))
+
+    @rule(index=st.integers(0, 50))
+    def decline(self, index: int) -> None:
+        case_id = self._pick(index, ("offered",))
+        if case_id:
+            self.world.decline(case_id)
+            self.world.route(case_id)  # the re-published message arrives
+
+    @rule(seconds=st.integers(0, 7200))
+    def time_passes_and_offers_expire(self, seconds: int) -> None:
+        self.world.clock.advance(seconds)
+        for case_id in self.world.store.routing.due("offers", self.world.clock()):
+            casework.expire(self.world.deps, case_id)
+            self.world.route(case_id)
+
+    @rule(index=st.integers(0, 50))
+    def contact(self, index: int) -> None:
+        case_id = self._pick(index, ("accepted",))
+        if case_id:
+            casework.record_contact(self.world.deps, case_id, self.world.holder(case_id),
+                                    "phone", "spoke")
+
+    @rule(index=st.integers(0, 50))
+    def close(self, index: int) -> None:
+        case_id = self._pick(index, ("accepted", "contacted"))
+        if case_id:
+            casework.close(self.world.deps, case_id, self.world.holder(case_id), "advice_given")
+
+    @rule(index=st.integers(0, 50), to=st.sampled_from([None, *OFFICERS]))
+    def supervisor_reassigns(self, index: int, to: str | None) -> None:
+        case_id = self._pick(index, ("waiting", *OPEN))
+        if case_id:
+            try:
+                casework.reassign(self.world.deps, case_id, "sup", to)
+            except CaseActionError as exc:
+                assert exc.code in ("at_capacity", "same_officer")
+            if self.world.state(case_id) == "waiting":
+                self.world.route(case_id)
+
+    @rule(officer=st.sampled_from(sorted(OFFICERS)),
+          status=st.sampled_from(list(Availability)))
+    def availability(self, officer: str, status: Availability) -> None:
+        casework.set_availability(self.world.deps, officer, status)
+
+    @rule(index=st.integers(0, 50))
+    def an_illegal_move_changes_nothing(self, index: int) -> None:
+        case_id = self._pick(index, ("waiting", "offered"))
+        if case_id:
+            before = self.world.store.cases.get(case_id)
+            try:
+                casework.close(self.world.deps, case_id, "a", "advice_given")
+            except CaseActionError:
+                assert self.world.store.cases.get(case_id) == before
+
+    @invariant()
+    def loads_equal_open_cases_and_capacity_holds(self) -> None:
+        store = self.world.store
+        holders: dict[str, list[str]] = {}
+        for officer_id, (_, capacity) in OFFICERS.items():
+            held = store.officers.cases(officer_id)
+            assert len(held) <= capacity
+            for case_id in held:
+                holders.setdefault(case_id, []).append(officer_id)
+        for case_id in self.cases:
+            case = store.cases.get(case_id)
+            assert case is not None
+            if case["state"] in OPEN:
+                assert holders.get(case_id) == [case["officer"]]  # exactly one officer
+            else:
+                assert case_id not in holders
+
+    @invariant()
+    def availability_sets_match_eligibility(self) -> None:
+        store = self.world.store
+        anywhere = set(store.officers.available_in("_all"))
+        for officer_id, (_, capacity) in OFFICERS.items():
+            officer = store.officers.get(officer_id)
+            assert officer is not None
+            eligible = officer.status is Availability.AVAILABLE \
+                and store.officers.load(officer_id) < capacity
+            assert (officer_id in anywhere) == eligible
+
+    @invariant()
+    def nothing_is_lost(self) -> None:
+        for case_id in self.cases:
+            assert self.world.state(case_id) in ("waiting", *OPEN, "closed")
+
+
+Routing.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+test_routing_invariants = Routing.TestCase
