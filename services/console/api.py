@@ -1,7 +1,8 @@
 """The staff JSON API under /api/v1: officers' inbox and case actions, supervisors' views.
 
 Every view needs a bearer token (401) and some a role (403); an officer can only see or act
-on a case offered to or held by them (403). Views parse, call a handler, return.
+on a case offered to or held by them (403). Views parse, call a handler and return what
+their response schema dumps (hence `-> Any`).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _unsealable(exc: SealingError) -> ResponseReturnValue:
 @blp.route("/me", methods=["GET"])
 @blp.response(200, s.MeSchema)
 @_doc()
-def me() -> ResponseReturnValue:
+def me() -> Any:
     """Who I am: role, status, shift, load and capacity."""
     return h.me(current_deps(), current_staff())
 
@@ -101,7 +102,7 @@ def me() -> ResponseReturnValue:
 @blp.route("/me/cases", methods=["GET"])
 @blp.response(200, s.MyCasesSchema)
 @_doc()
-def my_cases() -> ResponseReturnValue:
+def my_cases() -> Any:
     """My offers (with deadline) and open cases (by SLA due): routing fields only."""
     return h.my_cases(current_deps(), current_staff())
 
@@ -110,7 +111,7 @@ def my_cases() -> ResponseReturnValue:
 @blp.arguments(s.AvailabilitySchema)
 @blp.response(200, s.AvailabilityResultSchema)
 @_doc(422)
-def my_availability(body: dict[str, Any]) -> ResponseReturnValue:
+def my_availability(body: dict[str, Any]) -> Any:
     """Set my status; becoming available offers me the next waiting case."""
     staff = current_staff()
     return h.set_availability(current_deps(), staff, staff.id, body["status"])
@@ -119,7 +120,7 @@ def my_availability(body: dict[str, Any]) -> ResponseReturnValue:
 @blp.route("/cases/<case_id>", methods=["GET"])
 @blp.response(200, s.CaseViewSchema)
 @_doc(404)
-def read_case(case_id: str) -> ResponseReturnValue:
+def read_case(case_id: str) -> Any:
     """The full case, unsealed: contact safety profile first, then the account, log and
     notes. Officers: only a case offered to or held by them. Every read is audited."""
     return h.open_case(current_deps(), current_staff(), case_id)
@@ -129,7 +130,7 @@ def read_case(case_id: str) -> ResponseReturnValue:
 @officers_only
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409)
-def accept(case_id: str) -> ResponseReturnValue:
+def accept(case_id: str) -> Any:
     """Accept a case offered to me; the first-contact SLA clock starts."""
     return h.accept(current_deps(), current_staff(), case_id)
 
@@ -139,7 +140,7 @@ def accept(case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.DeclineSchema)
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409, 422)
-def decline(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+def decline(body: dict[str, Any], case_id: str) -> Any:
     """Decline an offer with a reason; it goes to another officer, never back to me."""
     return h.decline(current_deps(), current_staff(), case_id, body["reason"], body.get("note"))
 
@@ -149,7 +150,7 @@ def decline(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.ContactSchema)
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409, 422)
-def contact(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+def contact(body: dict[str, Any], case_id: str) -> Any:
     """Record contact made or attempted; the first stops the first-contact SLA clock."""
     return h.record_contact(current_deps(), current_staff(), case_id, body["channel"],
                             body["outcome"])
@@ -159,7 +160,7 @@ def contact(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.NoteSchema)
 @blp.response(201, s.NoteCreatedSchema)
 @_doc(404, 422)
-def add_note(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+def add_note(body: dict[str, Any], case_id: str) -> Any:
     """Add a note (sealed at rest) to a case I hold; supervisors to any case."""
     return h.add_note(current_deps(), current_staff(), case_id, body["text"])
 
@@ -168,7 +169,7 @@ def add_note(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.CloseSchema)
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409, 422)
-def close(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+def close(body: dict[str, Any], case_id: str) -> Any:
     """Close my accepted case with an outcome; supervisors may close any open case."""
     return h.close(current_deps(), current_staff(), case_id, body["outcome"])
 
@@ -179,7 +180,7 @@ def close(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.ReassignSchema)
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409, 422)
-def reassign(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
+def reassign(body: dict[str, Any], case_id: str) -> Any:
     """Offer the case to a named officer, or (officer_id null) send it back to routing."""
     return h.reassign(current_deps(), current_staff(), case_id, body["officer_id"])
 
@@ -189,7 +190,7 @@ def reassign(body: dict[str, Any], case_id: str) -> ResponseReturnValue:
 @blp.arguments(s.AvailabilitySchema)
 @blp.response(200, s.AvailabilityResultSchema)
 @_doc(404, 422)
-def officer_availability(body: dict[str, Any], officer_id: str) -> ResponseReturnValue:
+def officer_availability(body: dict[str, Any], officer_id: str) -> Any:
     """Set an officer's status (recorded with who did it)."""
     return h.set_availability(current_deps(), current_staff(), officer_id, body["status"])
 
@@ -198,7 +199,7 @@ def officer_availability(body: dict[str, Any], officer_id: str) -> ResponseRetur
 @supervisors_only
 @blp.response(200, s.QueueStateSchema)
 @_doc()
-def queues() -> ResponseReturnValue:
+def queues() -> Any:
     """Per district and force-wide: waiting cases by priority, officers, open offers."""
     return h.queues(current_deps())
 
@@ -208,7 +209,7 @@ def queues() -> ResponseReturnValue:
 @blp.arguments(s.StatsQuerySchema, location="query")
 @blp.response(200, s.OfferStatsSchema)
 @_doc(422)
-def offer_stats(query: dict[str, Any]) -> ResponseReturnValue:
+def offer_stats(query: dict[str, Any]) -> Any:
     """Offers made, accepted, declined, expired and the median time to accept (last N hours)."""
     return h.offer_stats(current_deps(), query["hours"])
 
@@ -217,7 +218,7 @@ def offer_stats(query: dict[str, Any]) -> ResponseReturnValue:
 @supervisors_only
 @blp.response(200, s.SlaSchema)
 @_doc()
-def sla() -> ResponseReturnValue:
+def sla() -> Any:
     """SLA clocks breached, and at risk: running, with under a quarter of the target left."""
     return h.sla(current_deps())
 
@@ -226,7 +227,7 @@ def sla() -> ResponseReturnValue:
 @supervisors_only
 @blp.response(200, s.DeadLettersSchema)
 @_doc()
-def dead_letters() -> ResponseReturnValue:
+def dead_letters() -> Any:
     """Cases that could not be routed and notifications that could not be delivered."""
     return {"dead_letters": current_deps().store.reads.dead_letters()}
 
@@ -235,7 +236,7 @@ def dead_letters() -> ResponseReturnValue:
 @supervisors_only
 @blp.response(200, s.AlertsSchema)
 @_doc()
-def alerts() -> ResponseReturnValue:
+def alerts() -> Any:
     """Open alerts, newest first."""
     return {"alerts": current_deps().store.reads.open_alerts()}
 
@@ -244,6 +245,6 @@ def alerts() -> ResponseReturnValue:
 @supervisors_only
 @blp.response(200, s.AlertSchema)
 @_doc(404, 409)
-def acknowledge_alert(alert_id: str) -> ResponseReturnValue:
+def acknowledge_alert(alert_id: str) -> Any:
     """Mark an open alert as handled by me."""
     return h.acknowledge_alert(current_deps(), current_staff(), alert_id)

@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar, cast
 
 from flask import current_app, g, request
-from flask_smorest import abort
+from webargs.flaskparser import abort  # flask_smorest's abort, typed NoReturn
 
 from services.console.handlers import ConsoleDeps, Staff
 from shared.domain.officers import Role

@@ -106,7 +106,7 @@ class MeSchema(Schema):
     on_shift = fields.Boolean()
     districts = CommaList()
     skills = CommaList()
-    load = fields.Integer()
+    open_cases = fields.Integer(attribute="load", data_key="load")
     capacity = fields.Integer()
 
 

@@ -187,3 +187,16 @@ def assert_routing_invariants(store: Store, ids: list[str], capacity: int) -> No
     offered = sum(1 for s in states.values() if s == "offered")
     assert offered == sum(len(v) for v in holders.values())
     assert offered == min(len(ids), capacity * len(store.officers.all()))
+
+
+def test_a_shift_starting_is_applied_by_the_sweeper_and_drains_the_queue(stack: Stack):
+    # An always-on rota whose "next change" the sweeper is told is due in two seconds:
+    # the beat-driven sweeper recomputes the shift, puts the officer on and offers the case.
+    officer = Officer(id="nightshift", name="Night", districts=("broxbourne",),
+                      rota=always_on(), email="nightshift@liaison.test")
+    stack.store.officers.save(officer, on_shift=False, next_change=time.time() + 2)
+    case_id = stack.report(incident_location={"district": "broxbourne"})
+    wait_for(lambda: stack.store.cases.get(case_id)["state"] == "waiting", what="waiting")
+    wait_for(lambda: stack.holder(case_id) == "nightshift", timeout=20,
+             what="the sweeper to start the shift and offer the waiting case")
+    assert stack.store.officers.raw("nightshift")["on_shift"] == "1"

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from shared.cli import Runtime, main
 from shared.config import Settings
 from shared.domain.officers import Availability
+from shared.seed import DEMO_OFFICERS
 from shared.store import Store
 from tests.support.world import Clock, World
 
@@ -167,6 +168,11 @@ def test_leave_takes_whole_days_off_in_the_force_time_zone(
     assert officer_id in fake_store.officers.rota_due(back)
     assert officer_id not in fake_store.officers.rota_due(back - 1)
 
+    past = cli("officers", "leave", officer_id, "--from", "2026-01-05", "--to", "2026-01-06")
+    assert "Mon 05 Jan" in past.output  # in the past: shown once, dropped on the next change
+    later = cli("officers", "leave", officer_id, "--from", "2026-08-03", "--to", "2026-08-04")
+    assert "Mon 05 Jan" not in later.output and "Mon 03 Aug" in later.output
+
     cleared = cli("officers", "leave", officer_id, "--clear")
     assert "leave " not in cleared.output
     assert fake_store.officers.available_in("watford") == [officer_id]
@@ -237,6 +243,30 @@ def test_import_reports_every_bad_row_and_writes_nothing(
     assert "line 6, column shifts: shift 'mon-fri 7-3'" in result.output
     assert "nothing imported: 3 problem(s) in 3 row(s)" in result.output
     assert fake_store.officers.all() == []
+
+
+def test_importing_the_demo_roster_twice_updates_rather_than_doubles(
+        cli: Invoke, fake_store: Store) -> None:
+    first = cli("officers", "import", str(DEMO_OFFICERS))
+    count = len(fake_store.officers.all())
+    again = cli("officers", "import", str(DEMO_OFFICERS))
+
+    assert first.exit_code == 0 and f"imported {count} ({count} added, 0 updated)" in first.output
+    assert again.exit_code == 0 and f"(0 added, {count} updated)" in again.output
+    assert len(fake_store.officers.all()) == count
+
+
+def test_a_row_without_an_id_for_someone_already_here_is_refused(
+        cli: Invoke, fake_store: Store, tmp_path: Path) -> None:
+    officer_id = add(cli)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,districts\nRobin Hale,dacorum\n")
+
+    result = cli("officers", "import", str(roster))
+
+    assert result.exit_code == 1
+    assert f"line 2, column id: Robin Hale is already {officer_id}" in result.output
+    assert len(fake_store.officers.all()) == 1
 
 
 def test_import_refuses_an_unknown_column(
