@@ -332,7 +332,10 @@ def leave(ctx: click.Context, officer_id: str, start: str | None, end: str | Non
 def status(ctx: click.Context, officer_id: str, status: str) -> None:
     """Set availability: available, away or off_duty."""
     officer = _officer(ctx, officer_id)
-    takes = _rt(ctx).get_store().officers.set_status(officer_id, Availability(status))
+    store = _rt(ctx).get_store()
+    takes = store.officers.set_status(officer_id, Availability(status))
+    if takes:  # the next sweep offers them any waiting case they can take
+        store.officers.recheck(officer_id, _rt(ctx).clock().timestamp())
     click.echo(f"{officer.name} is now {status}; can be offered cases now: "
                f"{'yes' if takes else 'no'}")
 

@@ -41,11 +41,15 @@ _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
 def save_officer(store: Store, officer: Officer, tz: ZoneInfo, now: datetime) -> bool:
-    """Save an officer with their rota state at `now` (for the sweeper); True if on shift."""
+    """Save an officer with their rota state at `now`; True if on shift.
+
+    Someone who can take cases now is also put on the sweeper's rota timer at once, so the
+    next sweep (seconds away) offers them any waiting case they can take.
+    """
     on_shift = officer.rota.on_shift(now, tz)
     change = officer.rota.next_change(now, tz)
-    store.officers.save(officer, on_shift=on_shift,
-                        next_change=change.timestamp() if change else None)
+    due = now.timestamp() if on_shift else (change.timestamp() if change else None)
+    store.officers.save(officer, on_shift=on_shift, next_change=due)
     return on_shift
 
 

@@ -31,6 +31,10 @@ def _not_blank(value: str) -> None:
 class Instant(fields.DateTime):
     """Epoch seconds (a number or the stored string) as an ISO 8601 UTC time; '' is null."""
 
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("dump_default", None)  # a time not reached yet is null, not absent
+        super().__init__(**kw)
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
         if value in (None, ""):
             return None
@@ -159,7 +163,7 @@ class CaseDetailSchema(Schema):
     accepted_at = Instant()
     first_contact_at = Instant()
     closed_at = Instant()
-    outcome = fields.String()
+    outcome = fields.String(dump_default=None)
 
 
 class ContactSafetySchema(Schema):

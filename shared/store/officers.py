@@ -100,6 +100,11 @@ class OfficerRepository:
         return self.refresh(officer_id)
 
     @translate_errors
+    def recheck(self, officer_id: str, at: float) -> None:
+        """Have the sweeper look at this officer at `at` (rota state, waiting cases)."""
+        self._r.zadd(self._keys.rota_changes, {officer_id: at})
+
+    @translate_errors
     def rota_due(self, now: float, limit: int = 200) -> list[str]:
         ids: list[str] = self._r.zrangebyscore(self._keys.rota_changes, "-inf", now,
                                                start=0, num=limit)

@@ -154,9 +154,14 @@ def test_save_officer_records_whether_on_shift_and_when_that_changes(
     assert save_officer(fake_store, aisha, LONDON, tuesday_noon) is True
 
     assert fake_store.officers.raw("aisha-khan")["on_shift"] == "1"
-    shift_end = datetime(2026, 3, 24, 15, 0, tzinfo=UTC).timestamp()
-    assert fake_store.officers.rota_due(shift_end) == ["aisha-khan"]
-    assert fake_store.officers.rota_due(shift_end - 1) == []
+    # on shift now: due for the sweeper at once, so waiting cases are offered to them
+    assert fake_store.officers.rota_due(tuesday_noon.timestamp()) == ["aisha-khan"]
+
+    tuesday_night = datetime(2026, 3, 24, 22, 0, tzinfo=UTC)
+    assert save_officer(fake_store, aisha, LONDON, tuesday_night) is False
+    next_start = datetime(2026, 3, 25, 7, 0, tzinfo=UTC).timestamp()  # 07:00 GMT
+    assert fake_store.officers.rota_due(next_start) == ["aisha-khan"]
+    assert fake_store.officers.rota_due(next_start - 1) == []
 
 
 def test_a_roster_reports_each_problem_with_its_line_and_column() -> None:
