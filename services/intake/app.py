@@ -18,6 +18,7 @@ from services.intake.handlers import IntakeDeps
 from shared.config import Settings
 from shared.geography import load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     csrf.exempt(api.blp)
     views.register_error_pages(app, api_ext.handle_http_exception)
 
+    install_metrics(app, store, service="intake")
     app.before_request(_start_request)
     app.after_request(_security_headers)
     return app

@@ -16,6 +16,7 @@ from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
 from shared.store.reads import ReadRepository
 from shared.store.routing import RoutingRepository
+from shared.store.stats import StatsRepository
 
 
 class Store:
@@ -32,6 +33,7 @@ class Store:
         self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen)
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
         self.reads = ReadRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.stats = StatsRepository(client, self.keys)
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:

@@ -16,8 +16,8 @@ from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
 from shared.domain.officers import Availability, Officer, Role
-from shared.domain.routing import pools_for, routable_states
 from shared.domain.rota import always_on
+from shared.domain.routing import pools_for, routable_states
 from shared.domain.triage import TriageFacts, triage
 from shared.geography import load_force
 from shared.sealing import Sealer

@@ -17,9 +17,10 @@ from services.console.app import create_app
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
 from shared.messaging import ASSIGN_CASE, DELIVER_NOTIFICATION
+from shared.sealing import Sealer, new_key
 from shared.store import Store, redis_client
 from tests.fakes import FakePublisher
-from tests.support.cases import CANARY, add_staff, create_case, route, routed_case
+from tests.support.cases import CANARY, add_staff, create_case, routed_case
 
 NOTE_CANARY = "NOTE-CANARY-Wren-5521"
 
@@ -581,6 +582,26 @@ def test_personal_data_reaches_the_reader_and_nowhere_else(
         assert CANARY not in text and NOTE_CANARY not in text
     stored = json.dumps(fake_store.redis.lrange(fake_store.keys.case_notes(offered), 0, -1))
     assert NOTE_CANARY not in stored and "Called back" not in stored   # notes sealed at rest
+
+
+def test_a_supervisor_may_add_a_note_to_any_case(client, fake_store, staff, offered):
+    resp = client.post(f"/api/v1/cases/{offered}/notes", headers=staff.sam,
+                       json={"text": "Checked in with the officer."})
+    assert resp.status_code == 201
+    notes = client.get(f"/api/v1/cases/{offered}", headers=staff.alex).json["notes"]
+    assert [(n["by"], n["text"]) for n in notes] == [("sam", "Checked in with the officer.")]
+    [added] = events_of(fake_store, "NoteAdded")
+    assert set(added) == {"type", "case_id", "note_id", "kind", "by", "at"}
+
+
+def test_a_case_sealed_with_a_retired_key_is_a_500_and_not_audited(
+        client, fake_store, staff, offered):
+    fake_store.redis.hset(fake_store.keys.case(offered), "sealed",
+                          Sealer([new_key()]).seal({"submission": {}}))
+    resp = client.get(f"/api/v1/cases/{offered}", headers=staff.alex)
+    assert resp.status_code == 500
+    assert "sealing keys" in resp.json["message"]
+    assert fake_store.redis.xlen(fake_store.keys.audit) == 0
 
 
 # --- the app around the API ----------------------------------------------------------------

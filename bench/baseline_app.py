@@ -1,0 +1,30 @@
+"""The intake baseline: a bare Flask app whose one POST route does one Redis LPUSH.
+
+Served by gunicorn with the same worker count as intake, it is the floor any intake
+request pays on this machine (HTTP parsing, WSGI, one Redis round trip):
+
+    gunicorn --workers 2 'bench.baseline_app:create_app()'
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from shared.config import Settings
+from shared.store import redis_client
+
+QUEUE_KEY = "bench:baseline"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """One route, POST /push: LPUSH the body, answer 201; connects on first request."""
+    settings = settings or Settings.from_env()
+    client = redis_client(settings.redis_url)
+    app = Flask(__name__)
+
+    @app.post("/push")
+    def push() -> tuple[dict[str, str], int]:
+        client.lpush(QUEUE_KEY, request.get_data())
+        return {"status": "queued"}, 201
+
+    return app

@@ -1,0 +1,182 @@
+"""What every benchmark shares: machine facts, a real redis-server, percentiles, results."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+
+from shared.devredis import EmbeddedRedis
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+TMP_DIR = RESULTS_DIR / "tmp"          # git-ignored: redis data, process logs
+QUICK_DIR = TMP_DIR / "quick"          # --quick results never overwrite a full run's
+
+
+@dataclass
+class Options:
+    """How one invocation runs: full or quick, and where its results go."""
+
+    quick: bool = False
+    results_dir: Path = RESULTS_DIR
+
+    def pick(self, full: Any, quick: Any) -> Any:
+        """The full-run value, or the quick one under --quick."""
+        return quick if self.quick else full
+
+
+@dataclass
+class Outcome:
+    """One benchmark's result: a row of the summary table plus everything behind it."""
+
+    name: str
+    title: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool
+    parameters: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    limits: list[str] = field(default_factory=list)
+
+    def as_dict(self, options: Options, started: float) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "quick": options.quick,
+            "run_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(time.time() - started, 1), "machine": machine_info(),
+            "parameters": self.parameters, "results": self.results,
+            "summary": {"measured": self.measured, "baseline": self.baseline,
+                        "ratio": self.ratio, "target": self.target},
+            "met": self.met, "limits": self.limits,
+        }
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU count, Python, redis-server version and how busy the machine was."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "redis_server": _redis_version(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+_REDIS_VERSION: list[str] = []
+
+
+def _redis_version() -> str:
+    return _REDIS_VERSION[0] if _REDIS_VERSION else ""
+
+
+def new_tmp(name: str) -> Path:
+    """A fresh scratch directory under bench/results/tmp (git-ignored)."""
+    TMP_DIR.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=TMP_DIR))
+
+
+@contextmanager
+def real_redis(name: str) -> Iterator[EmbeddedRedis]:
+    """A real redis-server (AOF on, as deployed) in a scratch directory removed afterwards."""
+    data = new_tmp(f"redis-{name}")
+    server = EmbeddedRedis(data).start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        version = str(client.info("server")["redis_version"])
+        client.close()
+        if not _REDIS_VERSION:
+            _REDIS_VERSION.append(version)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of already sorted values (inf stands for a failure)."""
+    if not values:
+        return math.nan
+    rank = max(1, math.ceil(pct / 100 * len(values)))
+    return values[rank - 1]
+
+
+def summarise(values: Iterable[float], *, scale: float = 1000.0) -> dict[str, Any]:
+    """Count and p50/p95/p99/max of seconds, reported in ms (None where a failure sits)."""
+    ordered = sorted(values)
+    finite = [v for v in ordered if math.isfinite(v)]
+
+    def ms(v: float) -> float | None:
+        return round(v * scale, 1) if math.isfinite(v) else None
+
+    return {
+        "count": len(ordered), "failed": len(ordered) - len(finite),
+        "p50_ms": ms(percentile(ordered, 50)), "p95_ms": ms(percentile(ordered, 95)),
+        "p99_ms": ms(percentile(ordered, 99)), "max_ms": ms(ordered[-1]) if ordered else None,
+        "mean_ms": ms(sum(finite) / len(finite)) if finite else None,
+    }
+
+
+def write_result(options: Options, outcome: Outcome, started: float) -> Path:
+    """bench/results/<name>.json (or the quick directory)."""
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    path = options.results_dir / f"{outcome.name}.json"
+    path.write_text(json.dumps(outcome.as_dict(options, started), indent=2) + "\n")
+    return path
+
+
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User + system CPU seconds used so far by these processes (gone ones count 0)."""
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def own_children(*needles: str) -> list[psutil.Process]:
+    """Our descendant processes whose command line contains every needle."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            cmd = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
+        if all(n in cmd for n in needles):
+            found.append(proc)
+    return found
+
+
+def log(message: str, *args: Any) -> None:
+    """Progress on stderr, so stdout carries only the table."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] " + (message % args if args else message),
+          file=sys.stderr, flush=True)
