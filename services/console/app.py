@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.console import api
+from services.console import api, login, web_admin, web_officer, web_supervisor
 from services.console.auth import EXTENSION
 from services.console.handlers import ConsoleDeps
 from shared.casework import CaseworkDeps
@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
                        "description": "An API token issued with the liaison CLI"})
     api_ext.register_blueprint(api.blp)
     _register_pages(app, store)
+    for part in (login, web_officer, web_supervisor, web_admin):
+        part.register(app)
     app.before_request(_start_request)
     app.after_request(_security_headers)
     return app

@@ -1,0 +1,180 @@
+"""1. Submit -> officer alert delivered, at 50 reports/s over HTTP through gunicorn.
+
+The whole stack runs as processes: intake under gunicorn (`run_intake`), router and
+notifier Celery workers and beat (`CeleryProcess`, concurrency as in the Procfile), officers
+whose email goes to a real SMTP sink and whose webhook goes to a real HTTP sink. Latency
+runs from the start of the POST to the sink receiving the offer alert (on email and on the
+webhook: the later of the two is the headline). The baseline is the same POST load against
+a bare gunicorn+Flask endpoint doing one Redis LPUSH.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from typing import Any
+
+from bench import loadgen, servers, workload
+from bench.common import Options, Outcome, log, new_tmp, real_redis, summarise
+from bench.sinks import Arrivals, TimedMailSink, timed_http_sink
+from shared.config import Settings
+from shared.store import Store, redis_client
+from tests.support.stack import CeleryProcess, stack_env
+
+RATE = 50.0
+TARGET_P99_MS = 250.0
+SECRET = "bench-webhook-secret"
+WORKER_CONCURRENCY = 2  # as the Procfile runs router and notifier
+
+
+def run(options: Options) -> Outcome:
+    seconds = options.pick(20.0, 5.0)
+    count = int(RATE * seconds)
+    bodies = workload.report_bodies(count)
+    tmp = new_tmp("latency")
+    with real_redis("latency") as server:
+        log("latency: baseline, %d POSTs at %.0f/s to a bare Flask LPUSH endpoint", count, RATE)
+        with servers.baseline(server.url, tmp) as url:
+            loadgen.open_loop(url + "/push", bodies[:20], 10.0)  # warm the workers
+            base_run = loadgen.open_loop(url + "/push", bodies, RATE)
+        base = base_run.summary()
+        log("latency: full stack, %d reports at %.0f/s", count, RATE)
+        stack = _stack_run(server.url, tmp, bodies, options)
+    return _outcome(options, count, seconds, base, stack)
+
+
+def _stack_run(redis_url: str, tmp: Any, bodies: list[bytes], options: Options
+               ) -> dict[str, Any]:
+    arrivals = Arrivals()
+    mail = TimedMailSink(arrivals).start()
+    http = timed_http_sink(arrivals, SECRET).start()
+    env = stack_env(redis_url, tmp, LIAISON_SMTP_URL=mail.url, LIAISON_WEBHOOK_SECRET=SECRET,
+                    LIAISON_SWEEP_INTERVAL_SECONDS="5", LIAISON_OUTBOX_GRACE_SECONDS="5",
+                    LIAISON_NOTIFY_BACKOFF_SECONDS="5")
+    store = Store(redis_client(redis_url), prefix=Settings.from_env(env).key_prefix)
+    # Capacity for every report twice over: each one is offered, none waits.
+    per_district = 2
+    workload.roster(store, per_district, capacity=len(bodies), mail_domain="liaison.test",
+                    webhook_url=http.url)
+    procs = [
+        CeleryProcess.worker("services.router.celery_app", "route,sweep", env, tmp,
+                             concurrency=WORKER_CONCURRENCY, name="router"),
+        CeleryProcess.worker("services.notifier.celery_app", "notify", env, tmp,
+                             concurrency=WORKER_CONCURRENCY, name="notifier"),
+        CeleryProcess.beat("services.router.celery_app", env, tmp),
+    ]
+    try:
+        for proc in procs:
+            proc.start()
+        with servers.intake(redis_url, tmp) as url:
+            workers = servers.workers_of("services.intake.app")
+            warm = loadgen.open_loop(url + "/api/v1/reports", bodies[:20], 10.0)
+            _wait_delivered(arrivals, _references(warm), 20.0)
+            arrivals.clear()
+            run = loadgen.open_loop(url + "/api/v1/reports", bodies, RATE)
+            refs = _references(run)
+            waited = _wait_delivered(arrivals, [r for r in refs if r], options.pick(30.0, 15.0))
+        return _stack_summary(run, refs, arrivals, store, waited, workers)
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        mail.stop()
+        http.stop()
+
+
+def _references(run: loadgen.Run) -> list[str]:
+    refs = []
+    for sample in run.samples:
+        try:
+            refs.append(json.loads(sample.body)["reference"] if sample.ok else "")
+        except (ValueError, KeyError):
+            refs.append("")
+    return refs
+
+
+def _wait_delivered(arrivals: Arrivals, refs: list[str], timeout: float) -> float:
+    """Seconds spent waiting after the load until every reference arrived (bounded)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if all(arrivals.delivered(r) for r in refs):
+            break
+        time.sleep(0.1)
+    return round(time.monotonic() - started, 1)
+
+
+def _stack_summary(run: loadgen.Run, refs: list[str], arrivals: Arrivals, store: Store,
+                   waited: float, workers: int) -> dict[str, Any]:
+    """Latencies per channel, plus where the time went for each report (wall clock)."""
+    per: dict[str, list[float]] = {"email": [], "webhook": [], "all": [], "first": []}
+    stages: dict[str, list[float]] = {"http_response": [], "to_offered": [],
+                                      "offered_to_delivered": []}
+    for sample, ref in zip(run.samples, refs, strict=True):
+        start = sample.start + run.wall_offset
+        got = {ch: arrivals.first[ch].get(ref) for ch in ("email", "webhook")} if ref else {}
+        times = [t for t in got.values() if t is not None]
+        for ch in ("email", "webhook"):
+            at = got.get(ch)
+            per[ch].append(at - start if at is not None else math.inf)
+        both = len(times) == 2
+        per["all"].append(max(times) - start if both else math.inf)
+        per["first"].append(min(times) - start if times else math.inf)
+        if both:
+            case = store.cases.get(store.cases.id_for_reference(ref) or "") or {}
+            if case.get("offered_at"):
+                offered = float(case["offered_at"])
+                stages["http_response"].append(sample.service)
+                stages["to_offered"].append(offered - start)
+                stages["offered_to_delivered"].append(max(times) - offered)
+    return {
+        "http": run.summary(), "intake_gunicorn_workers": workers,
+        "waited_after_load_s": waited, "sink_totals": dict(arrivals.total),
+        "delivered_all_channels": sum(math.isfinite(v) for v in per["all"]),
+        "latency": {name: summarise(values) for name, values in per.items()},
+        "stages_median_ms": {name: round(statistics.median(v) * 1000, 1) if v else None
+                             for name, v in stages.items()},
+        "stages_p99": {name: summarise(v)["p99_ms"] for name, v in stages.items()},
+    }
+
+
+def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
+             stack: dict[str, Any]) -> Outcome:
+    lat = stack["latency"]["all"]
+    base_lat = base["service"]
+    p99, base_p99 = lat["p99_ms"], base_lat["p99_ms"]
+    met = p99 is not None and p99 <= TARGET_P99_MS
+    limits = []
+    if not met:
+        med = stack["stages_median_ms"]
+        limits.append(
+            f"Median stage times: HTTP response {med['http_response']} ms, POST start to "
+            f"offered {med['to_offered']} ms, offered to delivered on both channels "
+            f"{med['offered_to_delivered']} ms.")
+    return Outcome(
+        name="latency", title="Submit → officer alert delivered at 50 reports/s",
+        measured=_fmt(lat), baseline=f"{_fmt(base_lat)} (HTTP round trip only)",
+        ratio=round(p99 / base_p99, 1) if p99 and base_p99 else None,
+        target=f"p99 ≤ {TARGET_P99_MS:.0f} ms", met=met,
+        parameters={
+            "rate_per_s": RATE, "seconds": seconds, "reports": count,
+            "officers": len(workload.districts()) * 2,
+            "router_concurrency": WORKER_CONCURRENCY,
+            "notifier_concurrency": WORKER_CONCURRENCY,
+            "sweep_interval_s": 5, "channels": ["inapp", "email (SMTP sink)",
+                                                "webhook (HTTP sink)"],
+            "headline": "later of the email and webhook arrivals, from POST start",
+            "load_generator": "open loop, Python threads, http.client",
+        },
+        results={"stack": stack, "baseline": base},
+        limits=limits,
+    )
+
+
+def _fmt(summary: dict[str, Any]) -> str:
+    def ms(key: str) -> str:
+        value = summary.get(key)
+        return "lost" if value is None else f"{value:.0f}"
+
+    failed = f", {summary['failed']} lost" if summary.get("failed") else ""
+    return f"p50 {ms('p50_ms')} / p95 {ms('p95_ms')} / p99 {ms('p99_ms')} ms{failed}"
