@@ -91,6 +91,9 @@ def test_a_report_reaches_the_right_officer_by_email_and_signed_webhook(stack: S
     hooks = wait_for(stack.http.verified, what="a signed webhook")
     assert hooks[0]["reference"] == reference
     assert not stack.mail.to("neighbour@liaison.test")
+    # The account reached no worker log, broker message or webhook either.
+    assert all("CANARY-ACCOUNT-TEXT" not in proc.log() for proc in stack.processes)
+    assert all(b"CANARY-ACCOUNT-TEXT" not in req["body"] for req in stack.http.requests)
 
 
 def test_decline_and_expiry_each_reach_the_next_officer(stack: Stack):
