@@ -50,9 +50,14 @@ class Outcome:
     ratio: float | None
     target: str
     met: bool
+    ratio_format: str = "{:.2f}×"   # "{:.0%}" where the target is a share of the baseline
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     limits: list[str] = field(default_factory=list)
+
+    @property
+    def ratio_text(self) -> str:
+        return "n/a" if self.ratio is None else self.ratio_format.format(self.ratio)
 
     def as_dict(self, options: Options, started: float) -> dict[str, Any]:
         return {
@@ -61,7 +66,8 @@ class Outcome:
             "seconds": round(time.time() - started, 1), "machine": machine_info(),
             "parameters": self.parameters, "results": self.results,
             "summary": {"measured": self.measured, "baseline": self.baseline,
-                        "ratio": self.ratio, "target": self.target},
+                        "ratio": self.ratio, "ratio_text": self.ratio_text,
+                        "target": self.target},
             "met": self.met, "limits": self.limits,
         }
 
@@ -96,10 +102,21 @@ def _redis_version() -> str:
     return _REDIS_VERSION[0] if _REDIS_VERSION else ""
 
 
+_SCRATCH: list[Path] = []
+
+
 def new_tmp(name: str) -> Path:
-    """A fresh scratch directory under bench/results/tmp (git-ignored)."""
+    """A fresh scratch directory under bench/results/tmp (git-ignored), for process logs."""
     TMP_DIR.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=TMP_DIR))
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=TMP_DIR))
+    _SCRATCH.append(path)
+    return path
+
+
+def remove_scratch() -> None:
+    """Delete the scratch directories this invocation made."""
+    while _SCRATCH:
+        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
 
 
 @contextmanager
@@ -127,19 +144,24 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return values[rank - 1]
 
 
-def summarise(values: Iterable[float], *, scale: float = 1000.0) -> dict[str, Any]:
-    """Count and p50/p95/p99/max of seconds, reported in ms (None where a failure sits)."""
+def summarise(values: Iterable[float], *, unit: str = "ms") -> dict[str, Any]:
+    """Count, failures and p50/p95/p99/max/mean of seconds, in `unit` (ms or us).
+
+    A failure (inf) sorts last and shows as None where it lands on a percentile.
+    """
+    scale = {"ms": 1e3, "us": 1e6}[unit]
     ordered = sorted(values)
     finite = [v for v in ordered if math.isfinite(v)]
 
-    def ms(v: float) -> float | None:
+    def conv(v: float) -> float | None:
         return round(v * scale, 1) if math.isfinite(v) else None
 
     return {
         "count": len(ordered), "failed": len(ordered) - len(finite),
-        "p50_ms": ms(percentile(ordered, 50)), "p95_ms": ms(percentile(ordered, 95)),
-        "p99_ms": ms(percentile(ordered, 99)), "max_ms": ms(ordered[-1]) if ordered else None,
-        "mean_ms": ms(sum(finite) / len(finite)) if finite else None,
+        f"p50_{unit}": conv(percentile(ordered, 50)), f"p95_{unit}": conv(percentile(ordered, 95)),
+        f"p99_{unit}": conv(percentile(ordered, 99)),
+        f"max_{unit}": conv(ordered[-1]) if ordered else None,
+        f"mean_{unit}": conv(sum(finite) / len(finite)) if finite else None,
     }
 
 

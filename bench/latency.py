@@ -30,7 +30,7 @@ WORKER_CONCURRENCY = 2  # as the Procfile runs router and notifier
 
 
 def run(options: Options) -> Outcome:
-    seconds = options.pick(20.0, 5.0)
+    seconds = options.pick(20.0, 4.0)
     count = int(RATE * seconds)
     bodies = workload.report_bodies(count)
     tmp = new_tmp("latency")

@@ -72,6 +72,18 @@ class Run:
         """p99 latency in seconds from planned times (inf when over 1% failed)."""
         return percentile(sorted(s.latency for s in self.samples), 99)
 
+    def growth(self) -> float:
+        """Seconds per second the median latency grew, first fifth to last fifth of the run.
+
+        Near zero while the server keeps up; positive and steady once a queue builds.
+        """
+        fifth = len(self.samples) // 5
+        if fifth < 5:
+            return 0.0
+        first = sorted(s.latency for s in self.samples[:fifth])
+        last = sorted(s.latency for s in self.samples[-fifth:])
+        return (percentile(last, 50) - percentile(first, 50)) / (0.8 * self.duration)
+
 
 def _statuses(samples: Sequence[Sample]) -> dict[str, int]:
     counts: dict[str, int] = {}

@@ -12,20 +12,30 @@ the scraper asks for it):
   `store.stats`), so every process reports the same truth and nothing is counted in workers.
   The result is cached for `CACHE_SECONDS`; when Redis does not answer, `/metrics` still
   answers with the request metrics and `liaison_redis_up 0`. Both intake and console report
-  these, so dashboards aggregate them with `max`, not `sum`.
+  these, so dashboards aggregate them with `max`, not `sum`. Gauges:
+  `liaison_cases_open{state,district}`, `liaison_cases_waiting{district,priority}`,
+  `liaison_cases_oldest_wait_seconds{district,priority}`, and from the last 24 h of the
+  `events` stream `liaison_offers_last_24h{outcome}`, `liaison_notifications_last_24h
+  {outcome,kind}` (kind, not channel: the notifier's events do not name the channel),
+  `liaison_cases_received_last_24h{district}`, `liaison_cases_closed_last_24h{district}`;
+  plus `liaison_redis_up` and `liaison_stats_truncated{source}` (a bounded read was cut short).
 
 Scraping gunicorn (several worker processes): set `PROMETHEUS_MULTIPROC_DIR` to an empty
-directory, one per service (intake and console apart), wiped before each start, e.g.
-`PROMETHEUS_MULTIPROC_DIR=/tmp/liaison/metrics-intake`. prometheus-client reads the variable
-itself when it is imported: each worker then writes its counters to files there and whichever
-worker answers a scrape adds them all up. Without it, each process counts on its own (fine
-for one process, e.g. `flask run` or `--workers 1`).
+directory, one per service (intake and console apart, or each reports the other's requests
+too), wiped before each start, e.g. `PROMETHEUS_MULTIPROC_DIR=/tmp/liaison/metrics-intake`.
+prometheus-client reads the variable itself when it is first imported: each worker then
+writes its counters to files there and whichever worker answers a scrape adds them all up.
+Without it every worker counts on its own and a scrape sees only the worker that answered,
+so counters jump about — fine only for a single process (`--workers 1`, `flask run`).
+Process metrics (`process_*`, `python_*`) are reported in single-process mode only. No
+gunicorn `child_exit` hook is needed: there are no live gauges, and a dead worker's
+counts stay in the totals, as counters should.
 
 `/metrics` is for the operator's Prometheus only: it answers requests from loopback and
-private addresses (`request.remote_addr`, after ProxyFix when trusted proxies are set) and is
-a 404 for anyone else, except in the test environment. A reverse proxy on the same host
-makes every request look local, so the proxy must not pass `/metrics` through (nginx:
-`location = /metrics { return 404; }`); scrape the app's port directly.
+private addresses (RFC 1918, IPv6 unique-local; `request.remote_addr`, so after ProxyFix
+when trusted proxies are set) and is a 404 for anyone else, except in the test environment.
+A reverse proxy on the same host makes every request look local, so the proxy must not pass
+`/metrics` through (nginx: `location = /metrics { return 404; }`); scrape the app's port.
 
 Labels carry only district codes, priority names, case states, notification kinds, outcomes,
 URL rules, HTTP methods and status codes — never anything a person typed. Every label value
@@ -68,6 +78,9 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OFFER_OUTCOMES = ("offered", "accepted", "declined", "expired", "withdrawn")
 NOTIFICATION_OUTCOMES = ("sent", "skipped", "failed", "dead_lettered")
 _SAFE = re.compile(r"[a-z0-9][a-z0-9_]{0,39}\Z")
+# Loopback, RFC 1918 and IPv6 unique-local: where a Prometheus server scrapes from.
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"))
 
 
 def safe_label(value: str) -> str:
@@ -260,4 +273,4 @@ def _internal(address: str | None) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_private
+    return any(ip in network for network in INTERNAL_NETWORKS if network.version == ip.version)

@@ -20,6 +20,7 @@ from shared.casework import CaseworkDeps
 from shared.config import Settings
 from shared.geography import load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, StoreUnavailable, redis_client
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
                        "description": "An API token issued with the liaison CLI"})
     api_ext.register_blueprint(api.blp)
     _register_pages(app, store)
+    install_metrics(app, store, service="console")
     for part in (login, web_officer, web_supervisor, web_admin):
         part.register(app)
     app.before_request(_start_request)

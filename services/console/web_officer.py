@@ -1,9 +1,349 @@
-"""Placeholder until this part of the console is built (being written now)."""
+"""Officer pages: the inbox (offers with live countdowns, open cases, availability, rota)
+and the case page (how to contact safely first, then the account verbatim, actions, notes,
+history). Views parse a form, call `handlers`, flash and redirect (post/redirect/get).
+
+Form posts are checked with the JSON API's schemas. Flash messages live in the (signed, not
+encrypted) session cookie, so they never carry personal data — only fixed wording.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError
+
+from services.console import handlers as h
+from services.console import schemas as s
+from services.console.access import OFFICER, current_web_staff, page_for
+from services.console.auth import current_deps
+from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
+from shared.domain.model import WEEKDAYS, Priority
+from shared.domain.officers import Availability
+from shared.sealing import SealingError
+from shared.store import StoreUnavailable
+from shared.store.routing import CaseActionError
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("officer", __name__)
+RETRY_AFTER_SECONDS = 5
+CASE_FORMS = ("officer.contact", "officer.add_note", "officer.close")  # errors: back to case
+FIELD_MESSAGES = {
+    "reason": "Choose a reason for declining.",
+    "note": "Keep the note to 500 characters or fewer.",
+    "channel": "Choose how you made contact.",
+    "outcome": "Choose an outcome.",
+    "text": "Write a note of 1 to 5000 characters.",
+    "status": "Choose available, away or off duty.",
+}
+LABELS = {  # wording where the code alone reads badly; anything else is humanised
+    "no_capacity": "No capacity for another case", "skills": "Needs skills I don't have",
+    "going_off_shift": "Going off shift", "in_person": "In person",
+    "spoke": "Spoke to them", "unsafe_to_continue": "Unsafe to continue",
+    "off_duty": "Off duty", "on_behalf": "On behalf of someone",
+    "third_party_centre": "Third-party reporting centre", "sms": "SMS (text message)",
+    "no_further_action": "No further action",
+}
 
 
 def register(app: Flask) -> None:
-    """Mount this part of the console."""
+    """Mount the officer pages."""
+    app.register_blueprint(bp)
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+@bp.get("/inbox")
+@page_for(*OFFICER)
+def inbox() -> ResponseReturnValue:
+    """Offers (soonest deadline first), open cases (soonest SLA due), availability, rota."""
+    deps, staff = current_deps(), current_web_staff()
+    return render_template("officer/inbox.html", me=h.me(deps, staff), rota=_rota(deps, staff),
+                           **h.my_cases(deps, staff))
+
+
+@bp.get("/inbox/offers")
+@page_for(*OFFICER)
+def offers() -> ResponseReturnValue:
+    """The offers section alone, for officer.js to show new offers without a reload."""
+    mine = h.my_cases(current_deps(), current_web_staff())
+    return render_template("officer/_offers.html", offers=mine["offers"])
+
+
+@bp.get("/cases/<case_id>")
+@page_for(*OFFICER)
+def case(case_id: str) -> ResponseReturnValue:
+    """The whole case, unsealed; every view is audited (by `handlers.open_case`)."""
+    view = h.open_case(current_deps(), current_web_staff(), case_id)
+    return render_template("officer/case.html", view=view, case=view.case,
+                           sub=view.submission, safety=_safety(view))
+
+
+# --- actions -------------------------------------------------------------------------------
+
+@bp.post("/cases/<case_id>/accept")
+@page_for(*OFFICER)
+def accept(case_id: str) -> ResponseReturnValue:
+    h.accept(current_deps(), current_web_staff(), case_id)
+    flash("Offer accepted. The contact safety profile is at the top of the case.", "success")
+    return redirect(url_for(".case", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/decline")
+@page_for(*OFFICER)
+def decline(case_id: str) -> ResponseReturnValue:
+    body = _form(s.DeclineSchema())
+    h.decline(current_deps(), current_web_staff(), case_id, body["reason"], body.get("note"))
+    flash("Offer declined: it goes to another officer.", "success")
+    return redirect(url_for(".inbox"))
+
+
+@bp.post("/cases/<case_id>/contact")
+@page_for(*OFFICER)
+def contact(case_id: str) -> ResponseReturnValue:
+    body = _form(s.ContactSchema())
+    h.record_contact(current_deps(), current_web_staff(), case_id, body["channel"],
+                     body["outcome"])
+    flash("Contact recorded.", "success")
+    return redirect(url_for(".case", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/notes")
+@page_for(*OFFICER)
+def add_note(case_id: str) -> ResponseReturnValue:
+    body = _form(s.NoteSchema())
+    h.add_note(current_deps(), current_web_staff(), case_id, body["text"])
+    flash("Note added.", "success")
+    return redirect(url_for(".case", case_id=case_id, _anchor="notes"))
+
+
+@bp.post("/cases/<case_id>/close")
+@page_for(*OFFICER)
+def close(case_id: str) -> ResponseReturnValue:
+    body = _form(s.CloseSchema())
+    h.close(current_deps(), current_web_staff(), case_id, body["outcome"])
+    flash("Case closed.", "success")
+    return redirect(url_for(".inbox"))
+
+
+@bp.post("/availability")
+@page_for(*OFFICER)
+def availability() -> ResponseReturnValue:
+    body = _form(s.AvailabilitySchema())
+    staff = current_web_staff()
+    done = h.set_availability(current_deps(), staff, staff.id, body["status"])
+    flash(f"You are now {label(done['status']).lower()}.", "success")
+    return redirect(url_for(".inbox"))
+
+
+def _form(schema: Schema) -> dict[str, Any]:
+    """The posted fields the schema knows (blank ones left out), loaded strictly."""
+    data = {name: value for name in schema.fields
+            if (value := request.form.get(name, "")).strip()}
+    loaded: dict[str, Any] = schema.load(data)
+    return loaded
+
+
+# --- refusals: a message and the way back, a 403 page, never a 500 -------------------------
+
+@bp.errorhandler(ValidationError)
+def _invalid(exc: ValidationError) -> ResponseReturnValue:
+    fields = exc.messages if isinstance(exc.messages, dict) else {}
+    for name in fields or ["_"]:
+        flash(FIELD_MESSAGES.get(str(name), "Check the form and try again."), "error")
+    return redirect(_back())
+
+
+@bp.errorhandler(CaseActionError)
+def _refused(exc: CaseActionError) -> ResponseReturnValue:
+    if exc.code == "not_found":
+        return _problem(404, "No such case", "There is no case at this address.")
+    if exc.code == "not_yours":
+        if request.method == "POST" and _was_offered_to_me(request.view_args or {}):
+            flash("This case is no longer with you: the offer ran out or was passed on.",
+                  "error")
+            return redirect(url_for(".inbox"))
+        return _problem(403, "Not your case", "This case is not offered to or held by you. "
+                        "It may have gone to another officer.")
+    why = f"the case is now {label(exc.detail).lower()}" \
+        if exc.code == "illegal_transition" else "check the case and try again"
+    flash(f"That is no longer possible: {why}.", "error")
+    return redirect(url_for(".inbox"))
+
+
+@bp.errorhandler(StoreUnavailable)
+def _unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
+    logger.warning("store unavailable", extra={"error": str(exc)})
+    body, status = _problem(503, "Try again shortly", "Storage is unavailable just now; "
+                            f"try again in {RETRY_AFTER_SECONDS} seconds.")
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+@bp.errorhandler(SealingError)
+def _unsealable(exc: SealingError) -> ResponseReturnValue:
+    logger.error("case could not be unsealed", extra={"path": request.path})
+    return _problem(500, "Case cannot be opened",
+                    "This case could not be opened with the current sealing keys.")
+
+
+def _problem(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("officer/problem.html", title=title, message=message), status
+
+
+def _back() -> str:
+    case_id = (request.view_args or {}).get("case_id")
+    if request.endpoint in CASE_FORMS and case_id:
+        return url_for(".case", case_id=case_id)
+    return url_for(".inbox")
+
+
+def _was_offered_to_me(args: dict[str, Any]) -> bool:
+    """Whether the case's log shows an offer to the caller (a former holder, not a stranger)."""
+    me = current_web_staff().id
+    return any(e.get("officer_id") == me or e.get("to_officer") == me
+               for e in current_deps().store.cases.log(str(args.get("case_id", ""))))
+
+
+# --- presentation helpers (templates get them through the context processor) ---------------
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"label": label, "event_label": event_label, "priority": priority_label,
+            "local_time": local_time, "iso": iso, "duration": duration,
+            "windows": windows_text, "who": who, "district_name": district_name,
+            "long_date": long_date, "decline_reasons": DECLINE_REASONS,
+            "contact_channels": CONTACT_CHANNELS, "contact_outcomes": CONTACT_OUTCOMES,
+            "close_outcomes": CLOSE_OUTCOMES, "statuses": [a.value for a in Availability],
+            "until": until}
+
+
+def label(code: Any) -> str:
+    text = str(code or "")
+    return LABELS.get(text) or text.replace("_", " ").capitalize()
+
+
+def event_label(kind: str) -> str:
+    """'OfferAccepted' -> 'Offer accepted'."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize()
+
+
+def priority_label(value: Any) -> str:
+    try:
+        return Priority(int(value)).label
+    except (TypeError, ValueError):
+        return "advice"
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_deps().force.timezone)
+
+
+def local_time(ts: Any) -> str:
+    """Epoch seconds as the force's local time, like 'Mon 12 Jan 14:05'."""
+    if ts in (None, ""):
+        return ""
+    return datetime.fromtimestamp(float(ts), _tz()).strftime("%a %d %b %H:%M")
+
+
+def iso(ts: Any) -> str:
+    return "" if ts in (None, "") else datetime.fromtimestamp(float(ts), UTC).isoformat()
+
+
+def until(ts: Any) -> float | None:
+    """Seconds from now to epoch seconds `ts` (negative once passed)."""
+    return None if ts in (None, "") else float(ts) - current_deps().clock()
+
+
+def long_date(text: Any) -> str:
+    try:
+        return date.fromisoformat(str(text)).strftime("%a %d %b %Y")
+    except ValueError:
+        return str(text or "")
+
+
+def duration(seconds: Any) -> str:
+    """A span for people: '45 s', '12 min', '3 h 05 min'."""
+    left = abs(round(float(seconds or 0)))
+    if left < 60:
+        return f"{left} s"
+    if left < 3600:
+        return f"{left // 60} min"
+    return f"{left // 3600} h {left % 3600 // 60:02d} min"
+
+
+def _days(days: list[str]) -> str:
+    """['mon', 'tue', 'wed', 'fri'] -> 'Mon–Wed, Fri'."""
+    runs: list[list[int]] = []
+    for i in sorted(WEEKDAYS.index(d) for d in days if d in WEEKDAYS):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    names = [[WEEKDAYS[i].title() for i in (run[0], run[-1])] for run in runs]
+    return ", ".join(a if a == b else f"{a}–{b}" for a, b in names)
+
+
+def windows_text(windows: Any) -> list[str]:
+    """Time windows (dicts) as text: 'Mon–Fri 18:00–21:00'; equal ends are 24 hours."""
+    return [f"{_days(list(w.get('days') or []))} " + (
+        ("all day" if w.get("start") == "00:00" else f"24 hours from {w.get('start')}")
+        if w.get("start") == w.get("end") else f"{w.get('start', '')}–{w.get('end', '')}")
+        for w in windows or [] if isinstance(w, dict)]
+
+
+def who(staff_id: Any) -> str:
+    """A staff id as a name (one read per id per request); '' is the system."""
+    if not staff_id:
+        return "System"
+    names: dict[str, str] = g.setdefault("officer_names", {})
+    if staff_id not in names:
+        officer = current_deps().store.officers.get(str(staff_id))
+        names[staff_id] = officer.name if officer else str(staff_id)
+    return names[staff_id]
+
+
+def district_name(code: Any) -> str:
+    force = current_deps().force
+    return force.district(code).name if code and force.has_district(str(code)) \
+        else str(code or "")
+
+
+def _rota(deps: h.ConsoleDeps, staff: h.Staff) -> dict[str, Any]:
+    """My shifts as text, leave still to come, and when being on shift next changes."""
+    officer = deps.store.officers.get(staff.id)
+    if officer is None:
+        return {"shifts": [], "leave": [], "next_change": None}
+    now = datetime.fromtimestamp(deps.clock(), UTC)
+    rota = officer.rota
+    change = rota.next_change(now, _tz())
+    return {"shifts": windows_text([w.to_dict() for w in rota.shifts]),
+            "leave": [(local_time(lv.start.timestamp()), local_time(lv.end.timestamp()))
+                      for lv in rota.leave if lv.end > now],
+            "next_change": change.timestamp() if change else None}
+
+
+def _safety(view: h.CaseView) -> dict[str, Any]:
+    """The contact safety profile, read safely: anything not stated counts as the cautious
+    answer (no voicemail, a shared device, discreet wording)."""
+    profile = view.contact_safety.get("profile") or {}
+    anonymous = view.case.get("anonymous") == "1"
+    channels = [c for c in profile.get("channels") or [] if c != "none"]
+    allowed = bool(view.contact_safety.get("contact_allowed")) and bool(channels)
+    return {
+        "allowed": allowed, "anonymous": anonymous, "channels": channels,
+        "no_contact": "" if allowed else "No contact — anonymous" if anonymous
+        else "No contact — they did not agree to be contacted",
+        "name": profile.get("name", ""), "pronouns": profile.get("pronouns", ""),
+        "phone": profile.get("phone", ""), "email": profile.get("email", ""),
+        "times": ["Any time"] if profile.get("any_time")
+        else windows_text(profile.get("safe_times")),
+        "voicemail_ok": profile.get("voicemail_ok") is True,
+        "shared_device": profile.get("shared_device") is not False,
+        "discreet": profile.get("discreet") is not False,
+    }

@@ -1,9 +1,327 @@
-"""Placeholder until this part of the console is built (being written now)."""
+"""Supervisor pages: the live dashboard (queues per district, offers, alerts, SLA, dead letters,
+workers, charts), its event stream, a read-only case view, and the supervisor's actions —
+reassign a case, set an officer's availability, acknowledge an alert.
+
+Views parse, call `handlers` with the signed-in supervisor as the actor (so every event
+names them), flash fixed wording and redirect (post/redirect/get). The numbers come from
+`live.snapshot`, the same JSON the stream sends; the charts from `charts`.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+
+from services.console import charts
+from services.console import handlers as h
+from services.console import live
+from services.console.access import SUPERVISOR, current_web_staff, page_for
+from services.console.auth import current_deps
+from shared.domain.model import Priority
+from shared.domain.officers import Availability, Officer, Role
+from shared.sealing import SealingError
+from shared.store import StoreUnavailable, redis_client
+from shared.store.dashboard import Activity, BrokerQueues, DashboardRepository
+from shared.store.routing import CaseActionError
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("supervisor", __name__)
+RETRY_AFTER_SECONDS = 5
+_OFFICER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+REFUSALS = {
+    "not_found": "There is no such case, officer or alert.",
+    "illegal_transition": "That is no longer possible: the case or alert is now {detail}.",
+    "same_officer": "The case is already with that officer.",
+    "at_capacity": "That officer has no room for another case.",
+    "no_such_officer": "Choose an officer who takes cases.",
+}
+LABELS = {"off_duty": "Off duty", "emergency_case": "Emergency reported",
+          "emergency_waiting": "Emergency waiting", "sla_breach": "SLA breached",
+          "long_wait": "Long wait", "dead_letter": "Could not be routed",
+          "officer_set_away": "Officer set away", "force_wide": "Force-wide"}
 
 
 def register(app: Flask) -> None:
-    """Mount this part of the console."""
+    """Mount the supervisor pages and build what the dashboard reads besides the store."""
+    deps = cast(h.ConsoleDeps, app.extensions["liaison_console"])
+    settings = deps.settings
+    broker = deps.store.redis if settings.broker == settings.redis_url \
+        else redis_client(settings.broker)
+    app.extensions[live.EXTENSION] = live.LiveSources(
+        broker=BrokerQueues(broker),
+        stream_client=lambda timeout: redis_client(settings.redis_url, timeout=timeout))
+    app.register_blueprint(bp)
+
+
+def current_live() -> live.LiveSources:
+    return cast(live.LiveSources, current_app.extensions[live.EXTENSION])
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+@bp.get("/dashboard")
+@page_for(*SUPERVISOR)
+def dashboard() -> ResponseReturnValue:
+    """The whole dashboard, rendered on the server (it works without JavaScript)."""
+    deps = current_deps()
+    snap = live.snapshot(deps, current_live().broker,
+                         deps.store.dashboard.latest_event_id())
+    staff = {o.id: o for o in deps.store.officers.all()}
+    labels = LABELS | {code: d.name for code, d in deps.force.districts.items()}
+    return render_template(
+        "supervisor/dashboard.html", snap=snap, staff=staff, takers=_takers(staff),
+        labels=labels, names={o.id: o.name for o in staff.values()},
+        reasons={d.id: d.reason for d in deps.store.reads.dead_letters()},
+        charts=chart_set(deps), statuses=[a.value for a in Availability])
+
+
+@bp.get("/dashboard/charts")
+@page_for(*SUPERVISOR)
+def chart_panel() -> ResponseReturnValue:
+    """The charts alone, for dashboard.js to refresh them every minute."""
+    return render_template("supervisor/_charts.html", charts=chart_set(current_deps()))
+
+
+@bp.get("/dashboard/stream")
+@page_for(*SUPERVISOR)
+def stream() -> ResponseReturnValue:
+    """Server-Sent Events: a snapshot now and after every change (see `live`)."""
+    deps, sources = current_deps(), current_live()
+    client = sources.stream_client(sources.block_ms / 1000 + 5)
+    board = DashboardRepository(client, deps.store.keys,
+                                events_maxlen=deps.settings.events_maxlen)
+    body = live.SnapshotStream(
+        lambda event_id: live.snapshot(deps, sources.broker, event_id), board,
+        last_event_id=request.headers.get("Last-Event-ID", "")[:50],
+        block_ms=sources.block_ms, heartbeat=sources.heartbeat, debounce=sources.debounce,
+        lifetime=sources.lifetime, close=client.close)
+    return Response(iter(body), mimetype="text/event-stream",
+                    headers={"X-Accel-Buffering": "no"})
+
+
+@bp.get("/cases/<case_id>/view")
+@page_for(*SUPERVISOR)
+def case(case_id: str) -> ResponseReturnValue:
+    """A case, read-only and unsealed (the read is audited), with the reassign form."""
+    deps = current_deps()
+    view = h.open_case(deps, current_web_staff(), case_id)
+    staff = {o.id: o for o in deps.store.officers.all()}
+    return render_template("supervisor/case.html", view=view, case=view.case,
+                           sub=view.submission, profile=view.contact_safety.get("profile")
+                           or {}, staff=staff, takers=_takers(staff))
+
+
+# --- actions -------------------------------------------------------------------------------
+
+@bp.post("/dashboard/cases/<case_id>/reassign")
+@page_for(*SUPERVISOR)
+def reassign(case_id: str) -> ResponseReturnValue:
+    officer_id = request.form.get("officer_id", "").strip()
+    if officer_id and not _OFFICER_ID.match(officer_id):
+        raise CaseActionError("no_such_officer")
+    done = h.reassign(current_deps(), current_web_staff(), case_id, officer_id or None)
+    flash("Case reassigned to " + _name(done.get("officer_id", "")) + "." if officer_id
+          else "Case sent back to routing.", "success")
+    return redirect(_back(case_id))
+
+
+@bp.post("/dashboard/officers/<officer_id>/availability")
+@page_for(*SUPERVISOR)
+def availability(officer_id: str) -> ResponseReturnValue:
+    try:
+        status = Availability(request.form.get("status", ""))
+    except ValueError:
+        flash("Choose available, away or off duty.", "error")
+        return redirect(url_for(".dashboard", _anchor="officers"))
+    if not _OFFICER_ID.match(officer_id):
+        raise CaseActionError("not_found", "officer")
+    h.set_availability(current_deps(), current_web_staff(), officer_id, status)
+    flash(f"{_name(officer_id)} is now {label(status.value).lower()}.", "success")
+    return redirect(url_for(".dashboard", _anchor="officers"))
+
+
+@bp.post("/dashboard/alerts/<alert_id>/acknowledge")
+@page_for(*SUPERVISOR)
+def acknowledge(alert_id: str) -> ResponseReturnValue:
+    h.acknowledge_alert(current_deps(), current_web_staff(), alert_id)
+    flash("Alert acknowledged.", "success")
+    return redirect(url_for(".dashboard", _anchor="alerts"))
+
+
+def _back(case_id: str) -> str:
+    if request.form.get("back") == "case":
+        return url_for(".case", case_id=case_id)
+    return url_for(".dashboard")
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+@bp.errorhandler(CaseActionError)
+def _refused(exc: CaseActionError) -> ResponseReturnValue:
+    if request.method == "GET":
+        return _problem(404, "No such case", "There is no case at this address.")
+    flash(REFUSALS.get(exc.code, "That is not possible now.").format(
+        detail=label(exc.detail).lower() or "changed"), "error")
+    case_id = (request.view_args or {}).get("case_id")
+    return redirect(_back(case_id) if case_id else url_for(".dashboard"))
+
+
+@bp.errorhandler(StoreUnavailable)
+def _unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
+    logger.warning("store unavailable", extra={"error": str(exc)})
+    body, status = _problem(503, "Try again shortly", "Storage is unavailable just now; "
+                            f"try again in {RETRY_AFTER_SECONDS} seconds.")
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+@bp.errorhandler(SealingError)
+def _unsealable(exc: SealingError) -> ResponseReturnValue:
+    logger.error("case could not be unsealed", extra={"path": request.path})
+    return _problem(500, "Case cannot be opened",
+                    "This case could not be opened with the current sealing keys.")
+
+
+def _problem(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("supervisor/problem.html", title=title, message=message), status
+
+
+# --- charts --------------------------------------------------------------------------------
+
+def chart_set(deps: h.ConsoleDeps) -> dict[str, Any]:
+    """The three charts of the last 24 hours, with the numbers for their tables."""
+    activity = deps.store.dashboard.activity(now=deps.clock())
+    tz = ZoneInfo(deps.force.timezone)
+    hours = [datetime.fromtimestamp(activity.start + i * 3600, tz).strftime("%H:%M")
+             for i in range(activity.hours)]
+    offer_m = activity.medians(activity.offer_to_accept)
+    report_m = activity.medians(activity.report_to_accept)
+    outcomes = [(label(k), n) for k, n in activity.outcomes.items()]
+    rows = [{"hour": hour, "arrivals": activity.arrivals[i], "accepted":
+             len(activity.offer_to_accept[i]), "offer": offer_m[i], "report": report_m[i]}
+            for i, hour in enumerate(hours)]
+    return {"rows": rows, "outcomes": outcomes, "truncated": activity.truncated,
+            "arrivals": _arrivals(activity, hours),
+            "accept": charts.bar_chart(
+                "chart-accept", "Time to accept, median per hour, last 24 hours",
+                _accept_summary(activity), hours,
+                [charts.Series("offer to acceptance", offer_m, charts.PALETTE[0]),
+                 charts.Series("report to acceptance", report_m, charts.PALETTE[1])],
+                fmt=charts.seconds_text),
+            "outcomes_svg": charts.outcome_chart(
+                "chart-outcomes", "Offer outcomes, last 24 hours",
+                ", ".join(f"{n} {name.lower()}" for name, n in outcomes) + ".", outcomes)}
+
+
+def _arrivals(activity: Activity, hours: list[str]) -> Markup:
+    total = sum(activity.arrivals)
+    busiest = max(range(activity.hours), key=lambda i: activity.arrivals[i])
+    summary = f"{total} cases received." + (
+        f" Busiest hour {hours[busiest]} with {activity.arrivals[busiest]}." if total else "")
+    return charts.bar_chart("chart-arrivals", "Cases received per hour, last 24 hours",
+                            summary, hours, [charts.Series("cases", activity.arrivals)])
+
+
+def _accept_summary(activity: Activity) -> str:
+    offer = [v for hour in activity.offer_to_accept for v in hour]
+    report = [v for hour in activity.report_to_accept for v in hour]
+    if not offer:
+        return "No offers accepted."
+    whole = activity.medians([offer, report])
+    return (f"{len(offer)} offers accepted; median {charts.seconds_text(whole[0] or 0)} "
+            f"from offer and {charts.seconds_text(whole[1] or 0)} from report.")
+
+
+# --- presentation helpers (for the supervisor and admin templates) -------------------------
+
+def _takers(staff: dict[str, Officer]) -> list[Officer]:
+    """Officers a case can be given to, by name."""
+    return sorted((o for o in staff.values() if o.role is Role.OFFICER), key=lambda o: o.name)
+
+
+def _name(officer_id: str) -> str:
+    officer = current_deps().store.officers.get(officer_id) if officer_id else None
+    return officer.name if officer else officer_id or "routing"
+
+
+def label(code: Any) -> str:
+    text = str(code or "")
+    return LABELS.get(text) or text.replace("_", " ").capitalize()
+
+
+def priority_label(value: Any) -> str:
+    try:
+        return Priority(int(value)).label
+    except (TypeError, ValueError):
+        return "advice"
+
+
+def local_time(ts: Any) -> str:
+    """Epoch seconds as the force's local time, like 'Mon 12 Jan 14:05'."""
+    if ts in (None, ""):
+        return ""
+    tz = ZoneInfo(current_deps().force.timezone)
+    return datetime.fromtimestamp(float(ts), tz).strftime("%a %d %b %H:%M")
+
+
+def iso(ts: Any) -> str:
+    return "" if ts in (None, "") else datetime.fromtimestamp(float(ts), UTC).isoformat()
+
+
+def duration(seconds: Any) -> str:
+    """A span for people: '45 s', '12 min', '3 h 05 min'."""
+    left = abs(int(float(seconds or 0)))
+    if left < 60:
+        return f"{left} s"
+    if left < 3600:
+        return f"{left // 60} min"
+    return f"{left // 3600} h {left % 3600 // 60:02d} min"
+
+
+def district_name(code: Any) -> str:
+    force = current_deps().force
+    if code and force.has_district(str(code)):
+        return force.district(str(code)).name
+    return label(code) if code in LABELS else str(code or "")
+
+
+def who(staff_id: Any) -> str:
+    """A staff id as a name (one read per id per request); '' is the system."""
+    if not staff_id:
+        return "System"
+    names: dict[str, str] = g.setdefault("staff_names", {})
+    if staff_id not in names:
+        names[staff_id] = _name(str(staff_id))
+    return names[staff_id]
+
+
+def event_label(kind: str) -> str:
+    """'OfferAccepted' -> 'Offer accepted'."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize()
+
+
+def helpers() -> dict[str, Any]:
+    return {"label": label, "priority": priority_label, "local_time": local_time, "iso": iso,
+            "duration": duration, "district_name": district_name, "who": who,
+            "event_label": event_label, "now": current_deps().clock()}
+
+
+bp.context_processor(helpers)

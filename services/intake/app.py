@@ -109,7 +109,8 @@ def _security_headers(response: Response) -> Response:
     if not request.path.startswith(("/static/", "/api/v1/docs/assets/")):
         response.headers["Cache-Control"] = "no-store"
     response.headers["X-Request-ID"] = g.get("request_id", "")
-    if request.path not in ("/healthz", "/readyz") and not request.path.startswith("/static/"):
+    if request.path not in ("/healthz", "/readyz", "/metrics") \
+            and not request.path.startswith("/static/"):
         logger.info("request", extra={
             "request_id": g.get("request_id"), "method": request.method,
             "path": request.url_rule.rule if request.url_rule else "unmatched",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from shared import casework
 from shared.casework import CaseworkDeps
@@ -56,8 +57,6 @@ def _expire_offers(deps: CaseworkDeps, force: Force, now: float, report: SweepRe
 
 
 def _apply_rota(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(force.timezone)
     at = datetime.fromtimestamp(now, UTC)
     for officer_id in deps.store.officers.rota_due(now):

@@ -11,61 +11,8 @@
 local P = ARGV[1]
 local action, case_id, actor, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local cfg = cjson.decode(ARGV[6])
-local LOAD = 10000000000
+-- @lib
 
-local function key(...) return P .. table.concat({...}, ":") end
-local function fmt(x) return string.format("%.6f", x) end
-local function hash(k)
-  local flat = redis.call("HGETALL", k)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
-local function split(csv)
-  local out = {}
-  if csv == nil or csv == "" then return out end
-  for part in string.gmatch(csv, "[^,]+") do out[#out + 1] = part end
-  return out
-end
-local function contains(list, value)
-  for _, v in ipairs(list) do if v == value then return true end end
-  return false
-end
-local function event(fields)
-  redis.call("XADD", key("case", case_id, "log"), "*", unpack(fields))
-  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*", unpack(fields))
-end
-local function refresh(officer_id)
-  local o = hash(key("officer", officer_id))
-  if o.id == nil then return end
-  local load = redis.call("SCARD", key("officer", officer_id, "cases"))
-  local eligible = o.role == "officer" and o.status == "available" and o.on_shift == "1"
-    and load < tonumber(o.capacity or "0")
-  local score = load * LOAD + tonumber(o.last_offer_at or "0")
-  local districts = split(o.districts)
-  districts[#districts + 1] = "_all"
-  for _, d in ipairs(districts) do
-    if eligible then redis.call("ZADD", key("avail", d), fmt(score), officer_id)
-    else redis.call("ZREM", key("avail", d), officer_id) end
-  end
-end
-local function notification(nid, kind, rtype, recipient, c)
-  redis.call("HSET", key("notification", nid), "id", nid, "kind", kind, "recipient_type", rtype,
-    "recipient", recipient, "case_id", case_id, "reference", c.reference or "",
-    "priority", c.priority or "", "district", c.district or "", "created_at", fmt(now),
-    "status", "pending", "attempts", "0")
-  redis.call("ZADD", key("notify", "outbox"), fmt(now + (cfg.grace or 5)), nid)
-end
-local function alert(kind, c, officer_id)
-  redis.call("HSET", key("alert", cfg.alert_id), "id", cfg.alert_id, "kind", kind,
-    "case_id", case_id, "reference", c.reference or "", "district", c.district or "",
-    "priority", c.priority or "", "officer_id", officer_id or "", "created_at", fmt(now),
-    "status", "open")
-  redis.call("ZADD", key("alerts", "open"), fmt(now), cfg.alert_id)
-  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*",
-    "type", "AlertRaised", "alert_id", cfg.alert_id, "case_id", case_id, "kind", kind,
-    "officer_id", officer_id or "", "district", c.district or "", "at", fmt(now))
-end
 -- Release the case from its officer and send it back to routing (outbox, due now).
 local function back_to_routing(c, exclude)
   local officer_id = c.officer or ""
@@ -99,7 +46,7 @@ if action == "accept" then
   redis.call("ZADD", key("sla", "contact"), fmt(now + cfg.sla_contact), case_id)
   redis.call("HSET", key("officer", actor), "expiries", "0")
   local waited = now - tonumber(c.offered_at or now)
-  event({"type", "OfferAccepted", "case_id", case_id, "officer_id", actor,
+  event(case_id, {"type", "OfferAccepted", "case_id", case_id, "officer_id", actor,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "offer_seconds", fmt(waited), "since_received", fmt(now - tonumber(c.created_at)),
     "at", fmt(now)})
@@ -123,12 +70,12 @@ if action == "decline" or action == "expire" or action == "off_shift" then
   end
   back_to_routing(c, true)
   local types = {decline = "OfferDeclined", expire = "OfferExpired", off_shift = "OfferWithdrawn"}
-  event({"type", types[action], "case_id", case_id, "officer_id", officer_id,
+  event(case_id, {"type", types[action], "case_id", case_id, "officer_id", officer_id,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "reason", cfg.reason or action, "at", fmt(now)})
   if away == "1" then
-    alert("officer_set_away", c, officer_id)
-    notification(cfg.notification_id, "officer_set_away", "supervisors", "", c)
+    alert(cfg.alert_id, "officer_set_away", case_id, c, officer_id)
+    notification(cfg.notification_id, "officer_set_away", "supervisors", "", case_id, c)
   end
   return {"ok", "waiting", officer_id, away}
 end
@@ -138,7 +85,7 @@ if action == "contact" then
   redis.call("HSET", key("case", case_id), "state", "contacted", "updated_at", fmt(now))
   if first then redis.call("HSET", key("case", case_id), "first_contact_at", fmt(now)) end
   redis.call("ZREM", key("sla", "contact"), case_id)
-  event({"type", "ContactRecorded", "case_id", case_id, "officer_id", actor,
+  event(case_id, {"type", "ContactRecorded", "case_id", case_id, "officer_id", actor,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "channel", cfg.channel or "", "outcome", cfg.outcome or "", "first", first and "1" or "0",
     "at", fmt(now)})
@@ -157,7 +104,7 @@ if action == "close" then
   end
   redis.call("HSET", key("case", case_id), "state", "closed", "closed_at", fmt(now),
     "outcome", cfg.outcome or "", "updated_at", fmt(now))
-  event({"type", "CaseClosed", "case_id", case_id, "officer_id", officer_id, "by", actor,
+  event(case_id, {"type", "CaseClosed", "case_id", case_id, "officer_id", officer_id, "by", actor,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "outcome", cfg.outcome or "", "at", fmt(now)})
   return {"ok", "closed", officer_id, ""}
@@ -195,9 +142,9 @@ if action == "reassign" then
     for _, z in ipairs({key("waiting"), key("waiting", "since"), key("outbox")}) do
       redis.call("ZREM", z, case_id)
     end
-    notification(cfg.notification_id, "reassigned", "officer", target, c)
+    notification(cfg.notification_id, "reassigned", "officer", target, case_id, c)
   end
-  event({"type", "CaseReassigned", "case_id", case_id, "by", actor, "from_officer", previous,
+  event(case_id, {"type", "CaseReassigned", "case_id", case_id, "by", actor, "from_officer", previous,
     "to_officer", target, "reference", c.reference or "", "priority", c.priority or "",
     "district", c.district or "", "at", fmt(now)})
   return {"ok", target == "" and "waiting" or "offered", previous, target}

@@ -14,57 +14,10 @@
 local P = ARGV[1]
 local mode, subject, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local cfg = cjson.decode(ARGV[5])
-local LOAD = 10000000000  -- score = open cases * LOAD + last offer time (fair rotation)
-
-local function key(...) return P .. table.concat({...}, ":") end
-local function fmt(x) return string.format("%.6f", x) end
-
-local function hash(k)
-  local flat = redis.call("HGETALL", k)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
-
-local function split(csv)
-  local out = {}
-  if csv == nil or csv == "" then return out end
-  for part in string.gmatch(csv, "[^,]+") do out[#out + 1] = part end
-  return out
-end
+-- @lib
 
 local function has_skill(skills, skill)
   return string.find("," .. (skills or "") .. ",", "," .. skill .. ",", 1, true) ~= nil
-end
-
-local function contains(list, value)
-  for _, v in ipairs(list) do if v == value then return true end end
-  return false
-end
-
-local function event(case_id, fields)
-  redis.call("XADD", key("case", case_id, "log"), "*", unpack(fields))
-  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*", unpack(fields))
-end
-
--- Put an officer in, or take them out of, every availability set they belong to.
-local function refresh(officer_id)
-  local o = hash(key("officer", officer_id))
-  if o.id == nil then return false end
-  local load = redis.call("SCARD", key("officer", officer_id, "cases"))
-  local eligible = o.role == "officer" and o.status == "available" and o.on_shift == "1"
-    and load < tonumber(o.capacity or "0")
-  local score = load * LOAD + tonumber(o.last_offer_at or "0")
-  local districts = split(o.districts)
-  districts[#districts + 1] = "_all"
-  for _, d in ipairs(districts) do
-    if eligible then
-      redis.call("ZADD", key("avail", d), fmt(score), officer_id)
-    else
-      redis.call("ZREM", key("avail", d), officer_id)
-    end
-  end
-  return eligible
 end
 
 local function skills_ok(skills, required)
@@ -113,14 +66,6 @@ local function best_in_pool(pool, case_id, required, preferred)
     end
   end
   return best
-end
-
-local function notification(nid, kind, rtype, recipient, case_id, c)
-  redis.call("HSET", key("notification", nid), "id", nid, "kind", kind, "recipient_type", rtype,
-    "recipient", recipient, "case_id", case_id, "reference", c.reference or "",
-    "priority", c.priority or "", "district", c.district or "", "created_at", fmt(now),
-    "status", "pending", "attempts", "0")
-  redis.call("ZADD", key("notify", "outbox"), fmt(now + (cfg.grace or 5)), nid)
 end
 
 local function reserve(case_id, c, officer_id, nid)
@@ -175,13 +120,7 @@ if mode == "assign" then
     event(case_id, {"type", "CaseWaiting", "case_id", case_id, "reference", c.reference or "",
       "priority", c.priority or "", "district", c.district or "", "at", fmt(now)})
     if c.priority == "1" and cfg.alert_id ~= nil and cfg.alert_id ~= "" then
-      redis.call("HSET", key("alert", cfg.alert_id), "id", cfg.alert_id, "kind", "emergency_waiting",
-        "case_id", case_id, "reference", c.reference or "", "district", c.district or "",
-        "priority", c.priority, "created_at", fmt(now), "status", "open")
-      redis.call("ZADD", key("alerts", "open"), fmt(now), cfg.alert_id)
-      redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*",
-        "type", "AlertRaised", "alert_id", cfg.alert_id, "case_id", case_id,
-        "kind", "emergency_waiting", "district", c.district or "", "at", fmt(now))
+      alert(cfg.alert_id, "emergency_waiting", case_id, c, "")
       notification(cfg.notification_id, "emergency", "supervisors", "", case_id, c)
       alerted = cfg.notification_id
     end

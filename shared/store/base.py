@@ -42,10 +42,21 @@ def translate_errors(func: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+LIB_MARKER = "-- @lib\n"
+
+
+def script_source(name: str) -> str:
+    """`shared/lua/<name>.lua` with `shared/lua/lib.lua` spliced in at its `-- @lib` line."""
+    folder = resources.files("shared.lua")
+    source = folder.joinpath(f"{name}.lua").read_text()
+    if LIB_MARKER in source:
+        source = source.replace(LIB_MARKER, folder.joinpath("lib.lua").read_text(), 1)
+    return source
+
+
 def load_script(client: redis.Redis, name: str) -> Any:
-    """Register `shared/lua/<name>.lua`; calls use EVALSHA and reload on NOSCRIPT."""
-    source = resources.files("shared.lua").joinpath(f"{name}.lua").read_text()
-    return client.register_script(source)
+    """Register a script; calls use EVALSHA and reload on NOSCRIPT."""
+    return client.register_script(script_source(name))
 
 
 class Keys:
@@ -98,6 +109,18 @@ class Keys:
 
     def token(self, digest: str) -> str:
         return f"{self.prefix}token:{digest}"
+
+    # console sign-in: username index, failure counters, server-side sessions
+    def username(self, username: str) -> str:
+        return f"{self.prefix}username:{username}"
+
+    def login_failures(self, digest: str) -> str:
+        """Failures and lock for a typed username (hashed: people type passwords there)."""
+        return f"{self.prefix}loginfail:{digest}"
+
+    def session(self, digest: str) -> str:
+        """A console session, by the hash of its id (a Redis dump gives no usable ids)."""
+        return f"{self.prefix}session:{digest}"
 
     # timers (sorted sets scanned by the sweeper)
     @property

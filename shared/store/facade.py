@@ -8,9 +8,11 @@ from contextlib import contextmanager
 
 import redis
 
+from shared.store.accounts import AccountRepository
 from shared.store.alerts import AlertRepository
 from shared.store.base import Keys, translate_errors
 from shared.store.cases import CaseRepository
+from shared.store.dashboard import DashboardRepository
 from shared.store.force import ForceRepository
 from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
@@ -34,6 +36,8 @@ class Store:
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
         self.reads = ReadRepository(client, self.keys, events_maxlen=events_maxlen)
         self.stats = StatsRepository(client, self.keys)
+        self.accounts = AccountRepository(client, self.keys)
+        self.dashboard = DashboardRepository(client, self.keys, events_maxlen=events_maxlen)
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:

@@ -1,0 +1,151 @@
+"""Charts as server-rendered SVG: no JavaScript, no chart library, nothing from a CDN.
+
+Each chart is an `<svg role="img">` with an `aria-label`, a `<title>` and a `<desc>` that
+say what it shows in words, and a `<title>` on every bar (a tooltip, and read by screen
+readers); the page adds the numbers as a table too. Colours are presentation attributes
+(`fill=`), never `style=`: the console's CSP forbids inline styles. Every bucket gets a bar,
+even an empty one (height 0), so a chart's shape never depends on the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 40
+INK, GRID = "#0b0c0c", "#d0d0d8"
+PALETTE = ("#1d70b8", "#f47738", "#00703c", "#d4351c", "#505a5f")
+Format = Callable[[float], str]
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]    # one per bucket; None = nothing to show
+    colour: str = PALETTE[0]
+
+
+def count_text(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def seconds_text(value: float) -> str:
+    """Seconds for an axis or tooltip: '45 s', '12 min', '2.5 h'."""
+    if value < 60:
+        return f"{value:.0f} s"
+    if value < 3600:
+        return f"{value / 60:.0f} min"
+    return f"{value / 3600:.1f} h".replace(".0 h", " h")
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 × 10^n at or above `value` (1 for nothing)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def _attrs(**attrs: object) -> str:
+    return "".join(f' {name.rstrip("_").replace("_", "-")}="{escape(str(value))}"'
+                   for name, value in attrs.items())
+
+
+def _tag(name: str, content: str = "", **attrs: object) -> str:
+    """One SVG element; attribute names in snake_case (`text_anchor` -> `text-anchor`)."""
+    opening = f"<{name}{_attrs(**attrs)}"
+    return f"{opening}>{content}</{name}>" if content else f"{opening}/>"
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _open(chart_id: str, title: str, summary: str, height: int = HEIGHT) -> list[str]:
+    attrs = _attrs(viewBox=f"0 0 {WIDTH} {height}", role="img", class_="chart",
+                   aria_labelledby=f"{chart_id}-title {chart_id}-desc",
+                   aria_label=f"{title}. {summary}", preserveAspectRatio="xMidYMid meet")
+    return [f'<svg xmlns="http://www.w3.org/2000/svg"{attrs}>',
+            _tag("title", escape(title), id=f"{chart_id}-title"),
+            _tag("desc", escape(summary), id=f"{chart_id}-desc")]
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 11,
+          weight: str = "normal") -> str:
+    return _tag("text", escape(text), x=_num(x), y=_num(y), text_anchor=anchor,
+                font_size=size, font_weight=weight, fill=INK)
+
+
+def _bar(x: float, y: float, width: float, height: float, colour: str, tip: str) -> str:
+    return _tag("rect", _tag("title", escape(tip)), class_="bar", x=_num(x), y=_num(y),
+                width=_num(width), height=_num(height), fill=colour)
+
+
+def bar_chart(chart_id: str, title: str, summary: str, labels: Sequence[str],
+              series: Sequence[Series], *, fmt: Format = count_text,
+              label_every: int = 3) -> Markup:
+    """Vertical bars, one group per label and one bar per series in each group."""
+    top = nice_ceiling(max((v for s in series for v in s.values if v is not None),
+                           default=0.0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    base = TOP + plot_h
+    parts = _open(chart_id, title, summary)
+    for i in range(5):  # gridlines and the y axis labels
+        value = top * i / 4
+        y = base - plot_h * i / 4
+        parts.append(_tag("line", x1=LEFT, x2=WIDTH - RIGHT, y1=_num(y), y2=_num(y),
+                          stroke=GRID if i else INK, stroke_width=1))
+        parts.append(_text(LEFT - 6, y + 4, fmt(value), anchor="end"))
+    group = plot_w / max(1, len(labels))
+    bar = group * 0.8 / max(1, len(series))
+    for i, label in enumerate(labels):
+        x0 = LEFT + i * group + group * 0.1
+        for j, s in enumerate(series):
+            value = s.values[i] if i < len(s.values) else None
+            h = 0.0 if value is None else plot_h * value / top
+            tip = f"{label}, {s.name}: " + ("none" if value is None else fmt(value))
+            parts.append(_bar(x0 + j * bar, base - h, max(bar - 1, 1), h, s.colour, tip))
+        if i % label_every == 0:
+            parts.append(_text(LEFT + (i + 0.5) * group, base + 16, label))
+    if len(series) > 1:
+        parts.extend(_legend(series, HEIGHT - 8))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _legend(series: Sequence[Series], y: float) -> list[str]:
+    parts, x = [], float(LEFT)
+    for s in series:
+        parts.append(_tag("rect", x=_num(x), y=_num(y - 9), width=10, height=10,
+                          fill=s.colour))
+        parts.append(_text(x + 14, y, s.name, anchor="start"))
+        x += 24 + 7 * len(s.name)
+    return parts
+
+
+def outcome_chart(chart_id: str, title: str, summary: str,
+                  outcomes: Sequence[tuple[str, int]]) -> Markup:
+    """Horizontal bars, one per outcome, each labelled with its count and share."""
+    row, height = 34, TOP + 34 * max(1, len(outcomes)) + 8
+    total = sum(n for _, n in outcomes)
+    top = max((n for _, n in outcomes), default=0) or 1
+    label_w, plot_w = 110, WIDTH - 110 - RIGHT - 90
+    parts = _open(chart_id, title, summary, height)
+    for i, (name, n) in enumerate(outcomes):
+        y = TOP + i * row
+        share = f" ({n / total:.0%})" if total else ""
+        w = plot_w * n / top
+        parts.append(_text(label_w - 8, y + 17, name, anchor="end", size=13))
+        parts.append(_bar(label_w, y + 4, w, row - 12, PALETTE[i % len(PALETTE)],
+                          f"{name}: {n}{share}"))
+        parts.append(_text(label_w + w + 6, y + 17, f"{n}{share}", anchor="start", size=13,
+                           weight="bold"))
+    parts.append("</svg>")
+    return Markup("".join(parts))

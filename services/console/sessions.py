@@ -1,0 +1,143 @@
+"""Server-side console sessions: the cookie holds only a random id, the data lives in Redis.
+
+* Cookie `liaison_console_session`: HttpOnly, SameSite=Lax, Path=/, Secure outside
+  development and test; no expiry, so it goes when the browser closes.
+* Idle timeout 30 minutes (every request slides it), absolute timeout 12 hours from sign-in.
+* An id the server does not know is never adopted (a new one is issued), `regenerate()`
+  at sign-in moves the data to a new id and deletes the old one (no fixation), and
+  `destroy()` at sign-out deletes it on the server, so a copied cookie is dead too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Request, Response, session
+from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
+from werkzeug.datastructures import CallbackDict
+
+from shared.store import StoreUnavailable
+from shared.store.accounts import SessionRepository
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "liaison_console_session"
+IDLE_SECONDS = 30 * 60
+ABSOLUTE_SECONDS = 12 * 3600
+_SID = re.compile(r"^[A-Za-z0-9_-]{43}\Z")  # secrets.token_urlsafe(32)
+_ROTATED_AT_SIGN_IN = ("csrf_token",)        # a token seen before sign-in is not reused
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    """Session data plus its id; `sid` is None until the first save gives it one."""
+
+    def __init__(self, data: dict[str, Any] | None = None, *, sid: str | None = None,
+                 created: float, had_cookie: bool = False, unavailable: bool = False) -> None:
+        def changed(_: CallbackDict[str, Any]) -> None:
+            self.modified = True
+
+        super().__init__(data or {}, changed)
+        self.sid = sid
+        self.created = created
+        self.had_cookie = had_cookie
+        self.unavailable = unavailable  # Redis did not answer: nothing is read or written
+        self.dropped: list[str] = []
+        self.modified = False
+
+    def regenerate(self, now: float) -> None:
+        """Keep the data under a new id from now on; the old id stops working."""
+        if self.sid:
+            self.dropped.append(self.sid)
+        self.sid = None
+        self.created = now
+        for key in _ROTATED_AT_SIGN_IN:
+            self.pop(key, None)
+        self.modified = True
+
+    def destroy(self) -> None:
+        """Forget everything; the record is deleted on the server."""
+        if self.sid:
+            self.dropped.append(self.sid)
+        self.sid = None
+        self.clear()
+
+
+class RedisSessionInterface(SessionInterface):
+    def __init__(self, repo: SessionRepository, *, secure: bool,
+                 clock: Callable[[], float] = time.time, idle: int = IDLE_SECONDS,
+                 absolute: int = ABSOLUTE_SECONDS) -> None:
+        self._repo = repo
+        self._secure = secure
+        self._clock = clock
+        self._idle = idle
+        self._absolute = absolute
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        now = self._clock()
+        sid = request.cookies.get(COOKIE, "")
+        if not _SID.match(sid):
+            return ServerSession(created=now, had_cookie=bool(sid))
+        try:
+            raw = self._repo.get(sid)
+        except StoreUnavailable:
+            logger.warning("session store unavailable")
+            return ServerSession(created=now, unavailable=True)
+        record = json.loads(raw) if raw else None
+        if record is None or now - record["seen"] > self._idle \
+                or now - record["created"] > self._absolute:
+            fresh = ServerSession(created=now, had_cookie=True)
+            if record is not None:
+                fresh.dropped.append(sid)  # timed out: delete it now, not at its TTL
+            return fresh
+        data = session_json_serializer.loads(record["data"])
+        return ServerSession(data, sid=sid, created=record["created"], had_cookie=True)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        if session.unavailable:
+            return
+        now = self._clock()
+        ttl = math.ceil(min(self._idle, session.created + self._absolute - now))
+        if not session or ttl <= 0:
+            self._repo.delete(*session.dropped, *([session.sid] if session.sid else []))
+            if session.had_cookie:
+                response.delete_cookie(COOKIE, path="/", secure=self._secure,
+                                       httponly=True, samesite="Lax")
+            return
+        new = session.sid is None
+        sid = session.sid or secrets.token_urlsafe(32)
+        record = {"created": session.created, "seen": now,
+                  "data": session_json_serializer.dumps(dict(session))}
+        self._repo.put(sid, json.dumps(record), ttl, replacing=tuple(session.dropped))
+        session.sid, session.dropped = sid, []
+        if new:
+            response.set_cookie(COOKIE, sid, path="/", secure=self._secure, httponly=True,
+                                samesite="Lax")
+
+
+def regenerate(now: float) -> None:
+    """At sign-in: a new session id for the current data, the old one deleted."""
+    _current().regenerate(now)
+
+
+def destroy() -> None:
+    """At sign-out: the session is deleted on the server and its cookie cleared."""
+    _current().destroy()
+
+
+def store_unavailable() -> bool:
+    """True when this request's session could not be read (Redis down)."""
+    return _current().unavailable
+
+
+def _current() -> ServerSession:
+    current = session._get_current_object()  # type: ignore[attr-defined]
+    assert isinstance(current, ServerSession)
+    return current

@@ -1,0 +1,163 @@
+/* Officer pages, enhanced: countdowns to offer deadlines (each second, urgent under two
+ * minutes, a reload when one runs out) and new offers shown without a reload. The pages
+ * work without this file. CSP-safe: no inline code, no innerHTML — new offers arrive as a
+ * server-rendered, escaped fragment (GET /inbox/offers) parsed with DOMParser. */
+(function () {
+  "use strict";
+
+  var URGENT_SECONDS = 120;
+  var deadlines = new WeakMap();  // countdown element -> {at: performance.now() ms, live}
+  var leaving = false;
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function format(seconds) {
+    if (seconds <= 0) { return "Time up"; }
+    var s = Math.floor(seconds);
+    var h = Math.floor(s / 3600);
+    var m = Math.floor((s % 3600) / 60);
+    return h > 0 ? h + " h " + pad(m) + " min left" : m + ":" + pad(s % 60) + " left";
+  }
+
+  // Count from the seconds left when the server rendered it: immune to a wrong local clock.
+  function track(root) {
+    root.querySelectorAll("[data-deadline]").forEach(function (el) {
+      if (deadlines.has(el)) { return; }
+      var left = parseFloat(el.getAttribute("data-seconds-left"));
+      if (isNaN(left)) { left = (Date.parse(el.getAttribute("data-deadline")) - Date.now()) / 1000; }
+      if (!isNaN(left)) { deadlines.set(el, {at: performance.now() + left * 1000, live: left > 0}); }
+    });
+  }
+
+  function tick() {
+    var now = performance.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var d = deadlines.get(el);
+      if (!d) { return; }
+      var left = (d.at - now) / 1000;
+      el.textContent = format(left);
+      el.classList.toggle("countdown--urgent", left < URGENT_SECONDS);
+      if (left <= 0 && d.live) { d.live = false; expired(el); }
+    });
+  }
+
+  function expired(el) {
+    if (leaving) { return; }
+    leaving = true;
+    var href = el.getAttribute("data-expire-href");
+    if (href) { window.location.assign(href); } else { window.location.reload(); }
+  }
+
+  function keys(section) { return section.getAttribute("data-offer-keys") || ""; }
+
+  function replaceRows(body, rows) {
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+
+  // Merge the fresh offers in: rows still offered keep their DOM (and anything typed in
+  // them), new rows are imported and highlighted, gone rows are dropped.
+  function merge(current, fresh) {
+    var body = current.querySelector("[data-offers-body]");
+    if (!body) { return; }
+    var kept = {};
+    body.querySelectorAll("[data-offer-key]").forEach(function (row) {
+      kept[row.getAttribute("data-offer-key")] = row;
+    });
+    var rows = [];
+    var added = [];
+    fresh.querySelectorAll("[data-offers-body] [data-offer-key]").forEach(function (row) {
+      var old = kept[row.getAttribute("data-offer-key")];
+      if (old) { rows.push(old); return; }
+      var node = document.importNode(row, true);
+      node.classList.add("offer--new");
+      rows.push(node);
+      added.push(node.getAttribute("data-reference") || "");
+    });
+    replaceRows(body, rows);
+    current.setAttribute("data-offer-keys", keys(fresh));
+    ["data-offers-count"].forEach(function (name) {
+      var a = current.querySelector("[" + name + "]");
+      var b = fresh.querySelector("[" + name + "]");
+      if (a && b) { a.textContent = b.textContent; }
+    });
+    ["data-offers-empty", "data-offers-table"].forEach(function (name) {
+      var a = current.querySelector("[" + name + "]");
+      var b = fresh.querySelector("[" + name + "]");
+      if (a && b) { a.hidden = b.hidden; }
+    });
+    track(current);
+    tick();
+    if (added.length) { announce(added); }
+  }
+
+  function announce(refs) {
+    var live = document.querySelector("[data-offers-announce]");
+    if (live) {
+      live.textContent = refs.length === 1 ? "New offer: " + refs[0]
+        : refs.length + " new offers: " + refs.join(", ");
+    }
+    if (document.title.indexOf("(new) ") !== 0) { document.title = "(new) " + document.title; }
+  }
+
+  // A fresh CSRF token with every poll keeps a long-open inbox's forms working.
+  function refreshTokens(doc) {
+    var input = doc.querySelector("input[name=csrf_token]");
+    if (!input) { return; }
+    document.querySelectorAll("input[name=csrf_token]").forEach(function (el) {
+      el.value = input.value;
+    });
+  }
+
+  function update(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.querySelector("[data-offers]");
+    var current = document.querySelector("[data-offers]");
+    if (!fresh || !current) { return; }
+    refreshTokens(doc);
+    if (keys(fresh) !== keys(current)) { merge(current, fresh); }
+  }
+
+  function poll(section) {
+    var url = section.getAttribute("data-offers-url");
+    var every = (parseInt(section.getAttribute("data-poll-seconds"), 10) || 15) * 1000;
+    function later() { if (!leaving) { window.setTimeout(fetchOffers, every); } }
+    function fetchOffers() {
+      fetch(url, {credentials: "same-origin", cache: "no-store",
+                  headers: {"Accept": "text/html"}})
+        .then(function (res) {
+          if (res.redirected || res.status === 401 || res.status === 403) {
+            leaving = true;            // signed out meanwhile: show the sign-in page
+            window.location.reload();
+            return null;
+          }
+          return res.ok ? res.text() : null;
+        })
+        .then(function (html) { if (html) { update(html); } })
+        .catch(function () { /* offline for a moment: try again next time */ })
+        .then(later);
+    }
+    later();
+  }
+
+  // One click is enough: stop double submissions (the server refuses repeats anyway).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    window.setTimeout(function () {
+      if (event.defaultPrevented) { return; }
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+  });
+  window.addEventListener("focus", function () {
+    if (document.title.indexOf("(new) ") === 0) { document.title = document.title.slice(6); }
+  });
+
+  track(document);
+  tick();
+  window.setInterval(tick, 1000);
+  var section = document.querySelector("[data-offers][data-offers-url]");
+  if (section) { poll(section); }
+}());
