@@ -8,16 +8,21 @@ import time
 import uuid
 from collections.abc import Callable
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, redirect, render_template, request, url_for
 from flask.json.provider import DefaultJSONProvider
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.console import api, login, web_admin, web_officer, web_supervisor
 from services.console.auth import EXTENSION
 from services.console.handlers import ConsoleDeps
+from services.console.sessions import RedisSessionInterface
 from shared.casework import CaseworkDeps
 from shared.config import Settings
+from shared.domain.officers import Role
 from shared.geography import load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.metrics import install_metrics
@@ -56,6 +61,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"bearerAuth": []}]},
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as its (timed-out) server session
+        # Referrer-Policy no-referrer means browsers send no Referer, which the strict HTTPS
+        # check demands; the session-bound token and SameSite=Lax cookie protect instead.
+        WTF_CSRF_SSL_STRICT=False,
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -66,6 +75,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     if publisher is None:
         publisher = CeleryPublisher(make_celery("liaison-console", settings))
     work = CaseworkDeps(store, publisher, settings, clock or time.time)
+    app.session_interface = RedisSessionInterface(
+        store.accounts.sessions, secure=settings.env not in ("development", "test"),
+        clock=work.clock)
     app.extensions[EXTENSION] = ConsoleDeps(work, Sealer(settings.sealing_keys),
                                             load_force(settings.force_file or None))
 
@@ -74,6 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         "bearerAuth", {"type": "http", "scheme": "bearer",
                        "description": "An API token issued with the liaison CLI"})
     api_ext.register_blueprint(api.blp)
+    CSRFProtect(app).exempt(api.blp)  # bearer tokens, no cookies: nothing for a site to forge
     _register_pages(app, store)
     install_metrics(app, store, service="console")
     for part in (login, web_officer, web_supervisor, web_admin):
@@ -85,8 +98,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
 
 def _register_pages(app: Flask, store: Store) -> None:
     @app.get("/")
-    def index() -> str:
-        return render_template("index.html")
+    def index() -> ResponseReturnValue:
+        """Each role's start page; the sign-in page for anyone signed out."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("login.login"))
+        endpoint = login.HOME[Role(current_user.role)]
+        if endpoint not in app.view_functions:  # that role's pages are not mounted (yet)
+            return render_template("index.html")
+        return redirect(url_for(endpoint))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

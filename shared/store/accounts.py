@@ -61,7 +61,7 @@ class AccountRepository:
         with self._r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(k.username(username), k.officer(officer_id))
-                staff: dict[str, str] = pipe.hgetall(k.officer(officer_id))
+                staff = cast("dict[str, str]", pipe.hgetall(k.officer(officer_id)))
                 if not staff:
                     raise AccountError(f"no staff member with id {officer_id!r}")
                 if staff.get("username"):

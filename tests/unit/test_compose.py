@@ -293,7 +293,12 @@ def test_no_secret_value_is_written_down() -> None:
 
 @pytest.mark.parametrize(("name", "port"), sorted(HTTP_SERVICES.items()))
 def test_web_services_run_gunicorn_and_check_readyz(name: str, port: int) -> None:
-    argv = command(name)
+    wrapper = command(name)
+    # sh -c "… prepare the metrics directory … && PROMETHEUS_MULTIPROC_DIR=… exec gunicorn …"
+    assert wrapper[:2] == ["sh", "-c"]
+    assert "rm -rf /tmp/prom && mkdir -p /tmp/prom" in wrapper[2]
+    argv = shlex.split(wrapper[2].split(" exec ", 1)[1])
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/prom" in wrapper[2].split(" exec ", 1)[0]
     assert argv[0] == "gunicorn"
     assert option(argv, "--bind", "-b") == f"0.0.0.0:{port}"
     assert argv[-1] == f"services.{name}.app:create_app()"
