@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     limiter = Limiter(
         get_remote_address, app=app, storage_uri=settings.redis_url,
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
-        key_prefix=f"{settings.key_prefix}limits", strategy="moving-window",
+        key_prefix=f"{settings.key_prefix}limits", strategy="sliding-window-counter",
         swallow_errors=True,  # Redis down: let the request reach the 503 path
         in_memory_fallback_enabled=True,
     )

@@ -138,8 +138,9 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
                                         "priority": result.priority.label,
                                         "district": placement.district or "force"})
     deps.publisher.route_case(case.id)
-    for notice in notices:
-        deps.publisher.deliver_notification(notice.id)
+    for notice in notices:  # emergencies at once; the acknowledgement can ride the sweeper
+        if notice.kind is Kind.EMERGENCY:
+            deps.publisher.deliver_notification(notice.id)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
                    next_steps_for(case))
 

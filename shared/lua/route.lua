@@ -34,12 +34,15 @@ local function count_preferred(skills, preferred)
 end
 
 -- Best officer in one pool: least open cases, then most preferred skills, then idle longest.
+-- Each district's set is already in (load, idle) order, so without preferred skills the
+-- first eligible officer is that district's best; with them, at most `scan` further
+-- officers of the same load are compared. A pick never reads a whole district.
 local function best_in_pool(pool, case_id, required, preferred)
   local excluded = key("case", case_id, "excluded")
   local scan = tonumber(cfg.scan or 50)
   local best = nil
   for _, district in ipairs(pool) do
-    local offset, tier = 0, nil
+    local offset, tier, looked = 0, nil, 0
     while true do
       local entries = redis.call("ZRANGE", key("avail", district), offset, offset + scan - 1, "WITHSCORES")
       if #entries == 0 then break end
@@ -47,7 +50,8 @@ local function best_in_pool(pool, case_id, required, preferred)
       for i = 1, #entries, 2 do
         local oid, score = entries[i], tonumber(entries[i + 1])
         local load = math.floor(score / LOAD)
-        if tier ~= nil and load > tier then stop = true break end
+        if tier ~= nil and (load > tier or looked >= scan) then stop = true break end
+        if tier ~= nil then looked = looked + 1 end
         if redis.call("SISMEMBER", excluded, oid) == 0 then
           local skills = redis.call("HGET", key("officer", oid), "skills") or ""
           if skills_ok(skills, required) then
@@ -57,6 +61,7 @@ local function best_in_pool(pool, case_id, required, preferred)
                 or (pref == best.pref and score < best.score))) then
               best = {id = oid, load = load, pref = pref, score = score}
             end
+            if #preferred == 0 then stop = true break end
           end
         end
       end
