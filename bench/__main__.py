@@ -16,7 +16,16 @@ from collections.abc import Callable
 import pytest
 
 from bench import intake, latency, pick, report, routing
-from bench.common import QUICK_DIR, RESULTS_DIR, Options, Outcome, log, remove_scratch, write_result
+from bench.common import (
+    QUICK_DIR,
+    RESULTS_DIR,
+    MachineWatch,
+    Options,
+    Outcome,
+    log,
+    remove_scratch,
+    write_result,
+)
 
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     "latency": latency.run, "intake": intake.run, "routing": routing.run, "pick": pick.run,
@@ -33,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(quick=args.quick, results_dir=QUICK_DIR if args.quick else RESULTS_DIR)
     failed = []
     for name in names:
-        started = time.time()
+        started, watch = time.time(), MachineWatch()
         log("%s: starting%s", name, " (quick)" if options.quick else "")
         try:
             outcome = BENCHMARKS[name](options)
@@ -43,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             log("%s: could not run:\n%s", name, traceback.format_exc())
             continue
-        path = write_result(options, outcome, started)
+        path = write_result(options, outcome, started, watch.stop())
         log("%s: %s (%.0f s) -> %s", name, "met" if outcome.met else "MISSED",
             time.time() - started, path)
     remove_scratch()

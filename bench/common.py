@@ -59,11 +59,13 @@ class Outcome:
     def ratio_text(self) -> str:
         return "n/a" if self.ratio is None else self.ratio_format.format(self.ratio)
 
-    def as_dict(self, options: Options, started: float) -> dict[str, Any]:
+    def as_dict(self, options: Options, started: float,
+                busy: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "quick": options.quick,
             "run_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": round(time.time() - started, 1), "machine": machine_info(),
+            "seconds": round(time.time() - started, 1),
+            "machine": machine_info() | {"during_run": busy or {}},
             "parameters": self.parameters, "results": self.results,
             "summary": {"measured": self.measured, "baseline": self.baseline,
                         "ratio": self.ratio, "ratio_text": self.ratio_text,
@@ -165,12 +167,43 @@ def summarise(values: Iterable[float], *, unit: str = "ms") -> dict[str, Any]:
     }
 
 
-def write_result(options: Options, outcome: Outcome, started: float) -> Path:
+def write_result(options: Options, outcome: Outcome, started: float,
+                 busy: dict[str, Any] | None = None) -> Path:
     """bench/results/<name>.json (or the quick directory)."""
     options.results_dir.mkdir(parents=True, exist_ok=True)
     path = options.results_dir / f"{outcome.name}.json"
-    path.write_text(json.dumps(outcome.as_dict(options, started), indent=2) + "\n")
+    path.write_text(json.dumps(outcome.as_dict(options, started, busy), indent=2) + "\n")
     return path
+
+
+class MachineWatch:
+    """How busy the machine was during a benchmark, and how much of that was other work."""
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+        self._load = os.getloadavg()[0]
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float]:
+        cpu = psutil.cpu_times()
+        busy = sum(cpu) - cpu.idle - getattr(cpu, "iowait", 0.0)
+        return time.monotonic(), busy, _our_cpu()
+
+    def stop(self) -> dict[str, Any]:
+        end = self._sample()
+        capacity = (end[0] - self._start[0]) * (os.cpu_count() or 1)
+        ours, total = end[2] - self._start[2], end[1] - self._start[1]
+        return {"load_average_1m_at_start": round(self._load, 2),
+                "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+                "cpu_share_ours": round(ours / capacity, 2),
+                "cpu_share_other_work": round(max(0.0, total - ours) / capacity, 2)}
+
+
+def _our_cpu() -> float:
+    """CPU seconds of this process, its reaped children and its live descendants."""
+    t = os.times()
+    live = cpu_seconds(psutil.Process().children(recursive=True))
+    return t.user + t.system + t.children_user + t.children_system + live
 
 
 def cpu_seconds(processes: Iterable[psutil.Process]) -> float:

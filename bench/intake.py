@@ -7,7 +7,7 @@ so that noise on this shared machine hits both: double the rate from 50 req/s wh
 short step passes, then bisect between the last pass and the first failure down to
 25 req/s (or 5%). A short step passes when its p99 is under 1 s and would still be after
 30 s if its median latency kept growing as it did (a queue building). The best rate is
-then held for the full 30 s, 15% lower after a failure (at most three tries).
+then held for the full 30 s, 15% lower after a failure (at most two tries).
 Only intake runs: the router and notifier are not started, and the queues they would
 drain are emptied between steps.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 import redis
 
-from bench import loadgen, servers, workload
+from bench import intake_profile, loadgen, servers, workload
 from bench.baseline_app import QUEUE_KEY
 from bench.common import (
     Options,
@@ -174,9 +174,9 @@ def interleaved(searches: list[Search], step_seconds: float, confirm_seconds: fl
 
 
 def run(options: Options) -> Outcome:
-    step_s = options.pick(4.0, 1.5)
-    confirm_s = options.pick(30.0, 3.0)
-    tuning = {"gap": options.pick(0.05, 0.2), "confirms": options.pick(3, 1)}
+    step_s = options.pick(4.0, 1.0)
+    confirm_s = options.pick(30.0, 2.0)
+    tuning = {"gap": options.pick(0.05, 0.35), "confirms": options.pick(2, 1)}
     tmp = new_tmp("intake")
     with real_redis("intake") as server:
         assert server.process is not None
@@ -191,7 +191,10 @@ def run(options: Options) -> Outcome:
             interleaved([intake, base], step_s, confirm_s)
             workers = (servers.workers_of("services.intake.app"),
                        servers.workers_of("bench.baseline_app"))
-    return _outcome(step_s, confirm_s, tuning, intake.result(), base.result(), *workers)
+        log("intake: profiling one request's time in-process (cProfile)")
+        where = intake_profile.profile(server.url, tmp, options.pick(400, 100))
+    return _outcome(step_s, confirm_s, tuning, intake.result() | {"profile": where},
+                    base.result(), *workers)
 
 
 def _outcome(step_s: float, confirm_s: float, tuning: dict[str, Any], intake: dict[str, Any],
@@ -202,11 +205,18 @@ def _outcome(step_s: float, confirm_s: float, tuning: dict[str, Any], intake: di
     cpu = _cpu_at_confirm(intake), _cpu_at_confirm(base)
     limits = []
     if cpu[0] and cpu[1]:
+        gen_cores = cpu[1]["load_generator"] * floor / 1000
         limits.append(
-            f"CPU per request at the confirmed rate: intake workers {cpu[0]['server']} ms "
-            f"(+{cpu[0]['redis']} ms in redis-server) vs baseline {cpu[1]['server']} ms "
-            f"(+{cpu[1]['redis']} ms); the load generator shares the 2 cores "
-            f"({cpu[0]['load_generator']} / {cpu[1]['load_generator']} ms per request).")
+            f"CPU per request at the confirmed rates: intake workers {cpu[0]['server']} ms "
+            f"(+{cpu[0]['redis']} ms in redis-server) against the baseline's "
+            f"{cpu[1]['server']} ms (+{cpu[1]['redis']} ms). The load generator shares the "
+            f"2 cores: {cpu[1]['load_generator']} ms per baseline request, {gen_cores:.1f} "
+            "of a core at the baseline's rate, so the baseline (and the ratio's denominator) "
+            "is held down by it more than intake is.")
+    if "profile" in intake:
+        shares = sorted(intake["profile"]["share"].items(), key=lambda kv: -kv[1])
+        limits.append("Where an intake request's time goes (cProfile, in-process): " + ", ".join(
+            f"{name} {share:.0%}" for name, share in shares[:6]) + ".")
     limits.append("Both servers run gunicorn sync workers (one request at a time per worker, "
                   "no keep-alive); the Procfile adds --threads 4 for intake.")
     return Outcome(

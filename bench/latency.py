@@ -17,7 +17,16 @@ import time
 from typing import Any
 
 from bench import loadgen, servers, workload
-from bench.common import Options, Outcome, log, new_tmp, real_redis, summarise
+from bench.common import (
+    Options,
+    Outcome,
+    cpu_seconds,
+    log,
+    new_tmp,
+    own_children,
+    real_redis,
+    summarise,
+)
 from bench.sinks import Arrivals, TimedMailSink, timed_http_sink
 from shared.config import Settings
 from shared.store import Store, redis_client
@@ -54,7 +63,7 @@ def _stack_run(redis_url: str, tmp: Any, bodies: list[bytes], options: Options
                     LIAISON_SWEEP_INTERVAL_SECONDS="5", LIAISON_OUTBOX_GRACE_SECONDS="5",
                     LIAISON_NOTIFY_BACKOFF_SECONDS="5")
     store = Store(redis_client(redis_url), prefix=Settings.from_env(env).key_prefix)
-    # Capacity for every report twice over: each one is offered, none waits.
+    # Capacity beyond the whole run: every report is offered, none waits.
     per_district = 2
     workload.roster(store, per_district, capacity=len(bodies), mail_domain="liaison.test",
                     webhook_url=http.url)
@@ -73,15 +82,43 @@ def _stack_run(redis_url: str, tmp: Any, bodies: list[bytes], options: Options
             warm = loadgen.open_loop(url + "/api/v1/reports", bodies[:20], 10.0)
             _wait_delivered(arrivals, _references(warm), 20.0)
             arrivals.clear()
+            before = _usage(store)
             run = loadgen.open_loop(url + "/api/v1/reports", bodies, RATE)
             refs = _references(run)
             waited = _wait_delivered(arrivals, [r for r in refs if r], options.pick(30.0, 15.0))
-        return _stack_summary(run, refs, arrivals, store, waited, workers)
+            usage = _usage_since(before, _usage(store), len(bodies))
+        return _stack_summary(run, refs, arrivals, store, waited, workers) | {"usage": usage}
     finally:
         for proc in reversed(procs):
             proc.stop()
         mail.stop()
         http.stop()
+
+
+def _usage(store: Store) -> dict[str, float]:
+    """CPU seconds so far of each kind of process, and Redis commands served."""
+    stats = store.redis.info("commandstats")
+    return {
+        "intake": cpu_seconds(own_children("gunicorn", "services.intake.app")),
+        "router": cpu_seconds(own_children("celery", "services.router", "worker")),
+        "notifier": cpu_seconds(own_children("celery", "services.notifier")),
+        "redis_calls": sum(int(v.get("calls", 0)) for v in stats.values()),
+        "wall": time.monotonic(),
+    }
+
+
+def _usage_since(before: dict[str, float], after: dict[str, float], reports: int
+                 ) -> dict[str, Any]:
+    """Per report: CPU ms of each service and Redis commands; and each service's CPU share."""
+    wall = after["wall"] - before["wall"]
+    out: dict[str, Any] = {"wall_s": round(wall, 1)}
+    for name in ("intake", "router", "notifier"):
+        spent = after[name] - before[name]
+        out[f"{name}_cpu_ms_per_report"] = round(spent * 1000 / reports, 2)
+        out[f"{name}_cpu_cores_busy"] = round(spent / wall, 2)
+    out["redis_commands_per_report"] = round(
+        (after["redis_calls"] - before["redis_calls"]) / reports, 1)
+    return out
 
 
 def _references(run: loadgen.Run) -> list[str]:
@@ -146,11 +183,17 @@ def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
     met = p99 is not None and p99 <= TARGET_P99_MS
     limits = []
     if not met:
-        med = stack["stages_median_ms"]
+        med, use = stack["stages_median_ms"], stack["usage"]
         limits.append(
             f"Median stage times: HTTP response {med['http_response']} ms, POST start to "
             f"offered {med['to_offered']} ms, offered to delivered on both channels "
             f"{med['offered_to_delivered']} ms.")
+        cpu = [use[f"{name}_cpu_ms_per_report"] for name in ("intake", "router", "notifier")]
+        limits.append(
+            f"A report costs {cpu[0]} + {cpu[1]} + {cpu[2]} ms CPU in intake, router and "
+            f"notifier, {sum(cpu) * RATE / 1000:.2f} cores at {RATE:.0f}/s before Redis and "
+            "the sinks, on 2 CPUs that other work was also using (see machine.during_run).")
+        limits.append(_slowest_stage(med))
     return Outcome(
         name="latency", title="Submit → officer alert delivered at 50 reports/s",
         measured=_fmt(lat), baseline=f"{_fmt(base_lat)} (HTTP round trip only)",
@@ -169,6 +212,23 @@ def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
         results={"stack": stack, "baseline": base},
         limits=limits,
     )
+
+
+def _slowest_stage(med: dict[str, float | None]) -> str:
+    """Which service the backlog built in, from the median stage times."""
+    http = med["http_response"] or 0.0
+    stages = {"intake": http, "router": (med["to_offered"] or 0.0) - http,
+              "notifier": med["offered_to_delivered"] or 0.0}
+    slowest = max(stages, key=lambda name: stages[name])
+    why = {
+        "intake": "gunicorn's 2 sync workers take one request each at a time",
+        "router": f"{WORKER_CONCURRENCY} router processes, one case each at a time",
+        "notifier": "each alert goes out in sequence over in-app, a fresh SMTP session and "
+                    "a fresh HTTP connection with about fourteen Redis round trips, "
+                    f"{WORKER_CONCURRENCY} alerts at a time",
+    }[slowest]
+    return f"Most of the time is spent waiting in the {slowest} ({stages[slowest]:.0f} ms " \
+           f"median): {why}."
 
 
 def _fmt(summary: dict[str, Any]) -> str:

@@ -15,10 +15,11 @@ HEADER = ("| benchmark | measured | baseline | ratio | target | met |\n"
 SECTION = """
 ## Benchmarks
 
-`make bench` (about five minutes; `.venv/bin/python -m bench --quick` is a one-minute smoke
-run, `--only latency,intake,routing,pick` runs some) measures on this machine, each
-against a baseline run in the same invocation, and writes `bench/results/<name>.json`
-(machine, parameters, raw numbers, target, pass/fail) and `bench/results/summary.md`.
+`make bench` (about five minutes) measures on this machine, each number against a baseline
+run in the same invocation, and writes `bench/results/<name>.json` (machine and how busy it
+was, parameters, raw numbers, target, pass/fail), `bench/results/summary.md` and the table
+below; `.venv/bin/python -m bench --quick` is a smoke run of a minute or so (results in
+`bench/results/tmp/quick/`), `--only latency,intake,routing,pick` runs some.
 **latency**: POST start to the officer's offer alert arriving at a real SMTP and webhook
 sink (the later of the two), at 50 reports/s through gunicorn, router, notifier and beat;
 baseline: the same load's round trip to a bare Flask endpoint doing one Redis LPUSH.
@@ -58,8 +59,11 @@ def table(results: list[dict[str, Any]]) -> str:
         m = results[0]["machine"]
         when = max(r["run_at"] for r in results)
         rows.append("")
+        other = max(r["machine"].get("during_run", {}).get("cpu_share_other_work", 0.0)
+                    for r in results)
         rows.append(f"Measured {when} on {m['cpu_count']} CPUs ({m['cpu_model']}), Python "
-                    f"{m['python']}, redis-server {m['redis_server']}.")
+                    f"{m['python']}, redis-server {m['redis_server']}; other work on the "
+                    f"machine used up to {other:.0%} of its CPU during a benchmark.")
     if notes:
         rows += ["", "What limits the numbers:", "", *notes]
     return "\n".join(rows) + "\n"

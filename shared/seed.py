@@ -24,6 +24,7 @@ from shared.domain.officers import Availability, Officer, Role, new_officer_id
 from shared.domain.rota import Rota, parse_shift
 from shared.domain.weekly import Window
 from shared.geography import Force, load_force
+from shared.passwords import generate_password, hash_password
 from shared.store import Store
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ T = TypeVar("T")
 DEMO_OFFICERS = resources.files("shared.data") / "demo_officers.csv"
 DEMO_OFFICER_ID = "jordan-ellis"        # on call all week, so their token always sees offers
 DEMO_SUPERVISOR_ID = "sarah-whitfield"
+# (username, staff id): console logins made once, their random passwords printed only then
+DEMO_LOGINS = (("jordan", DEMO_OFFICER_ID), ("aisha", "aisha-khan"),
+               ("sarah", DEMO_SUPERVISOR_ID), ("alex", "alex-morgan"))
+BANNER_INDENT = " " * 20  # under `make run`'s "Demo data" column
 COLUMNS = ("name", "role", "districts", "skills", "capacity", "email", "shifts", "status", "id")
 REQUIRED_COLUMNS = ("name", "districts")
 
@@ -213,14 +218,15 @@ def _items(text: str) -> list[str]:
 
 
 def seed_demo(store: Store, settings: Settings, *, now: datetime | None = None) -> str:
-    """Record the force; on first run add demo staff and two API tokens; return a summary."""
+    """Record the force; on first run add demo staff, two API tokens and console logins
+    (passwords only in the returned summary; stored as argon2 hashes); return a summary."""
     force = load_force(settings.force_file or None)
     store.force.save(force.code, force.name, force.timezone,
                      {d.code: d.name for d in force.districts.values()})
     head = f"{force.name}: {len(force.districts)} districts"
     staff = store.officers.all()
     if staff:  # never duplicate demo staff or undo edits made since the first run
-        return f"{head}, {len(staff)} staff (existing)"
+        return f"{head}, {len(staff)} staff (existing)" + _demo_logins(store)
     officers, problems = read_roster(DEMO_OFFICERS.read_text(encoding="utf-8"), force)
     if problems:  # e.g. LIAISON_FORCE_FILE names another force
         logger.warning("demo officers skipped: %s problem(s), first: %s",
@@ -234,4 +240,24 @@ def seed_demo(store: Store, settings: Settings, *, now: datetime | None = None) 
     supervisor_token = store.officers.issue_token(DEMO_SUPERVISOR_ID)
     return (f"{head}, {len(officers)} staff; demo officer token {officer_token} "
             f"(officer {names[DEMO_OFFICER_ID]}), supervisor token {supervisor_token} "
-            f"(supervisor {names[DEMO_SUPERVISOR_ID]})")
+            f"(supervisor {names[DEMO_SUPERVISOR_ID]})" + _demo_logins(store))
+
+
+def _demo_logins(store: Store) -> str:
+    """Console logins for the demo staff, once: only while nobody has a login at all (so a
+    data directory from before logins existed gets them too). Returns lines to print."""
+    if store.accounts.all():
+        return ""
+    lines = []
+    for username, staff_id in DEMO_LOGINS:
+        officer = store.officers.get(staff_id)
+        if officer is None:  # removed since the first run
+            continue
+        password = generate_password(username)
+        store.accounts.create(staff_id, username, hash_password(password))
+        lines.append(f"  {officer.role.value:<11}{username:<8}{password}  ({officer.name})")
+    if not lines:
+        return ""
+    head = ("Console logins (shown only now; `liaison accounts reset-password NAME` makes a "
+            "new one):")
+    return "".join(f"\n{BANNER_INDENT}{line}" for line in [head, *lines])

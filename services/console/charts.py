@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 44
 INK, GRID = "#0b0c0c", "#d0d0d8"
 PALETTE = ("#1d70b8", "#f47738", "#00703c", "#d4351c", "#505a5f")
 Format = Callable[[float], str]
@@ -34,23 +34,26 @@ def count_text(value: float) -> str:
 
 
 def seconds_text(value: float) -> str:
-    """Seconds for an axis or tooltip: '45 s', '12 min', '2.5 h'."""
-    if value < 60:
-        return f"{value:.0f} s"
-    if value < 3600:
-        return f"{value / 60:.0f} min"
-    return f"{value / 3600:.1f} h".replace(".0 h", " h")
+    """Seconds for an axis or tooltip: '45 s', '1.5 min', '12 min', '2.5 h'."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if value >= size:
+            return f"{value / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{value:.0f} s"
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 × 10^n at or above `value` (1 for nothing)."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)  # pragma: no cover - the loop always returns
+GRIDLINES = 4
+# Whole counts step by 1, 2, 5, 10, 20, 25, 50...; times by steps a clock reads well.
+COUNT_STEPS = tuple(m * 10 ** e for e in range(0, 9) for m in (1, 2, 2.5, 5) if m * 10 ** e >= 1
+                    and (m != 2.5 or e > 0))
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600,
+              6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400)
+
+
+def axis_step(value: float, steps: Sequence[float] = COUNT_STEPS) -> float:
+    """The smallest step in `steps` whose `GRIDLINES` lines reach `value` (at least one)."""
+    need = value / GRIDLINES
+    return float(next((step for step in steps if step >= need),
+                      steps[-1] * math.ceil(need / steps[-1])))
 
 
 def _attrs(**attrs: object) -> str:
@@ -77,7 +80,7 @@ def _open(chart_id: str, title: str, summary: str, height: int = HEIGHT) -> list
             _tag("desc", escape(summary), id=f"{chart_id}-desc")]
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 11,
+def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 13,
           weight: str = "normal") -> str:
     return _tag("text", escape(text), x=_num(x), y=_num(y), text_anchor=anchor,
                 font_size=size, font_weight=weight, fill=INK)
@@ -90,16 +93,17 @@ def _bar(x: float, y: float, width: float, height: float, colour: str, tip: str)
 
 def bar_chart(chart_id: str, title: str, summary: str, labels: Sequence[str],
               series: Sequence[Series], *, fmt: Format = count_text,
-              label_every: int = 3) -> Markup:
+              steps: Sequence[float] = COUNT_STEPS, label_every: int = 3) -> Markup:
     """Vertical bars, one group per label and one bar per series in each group."""
-    top = nice_ceiling(max((v for s in series for v in s.values if v is not None),
-                           default=0.0))
+    step = axis_step(max((v for s in series for v in s.values if v is not None), default=0.0),
+                     steps)
+    top = step * GRIDLINES
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
     parts = _open(chart_id, title, summary)
-    for i in range(5):  # gridlines and the y axis labels
-        value = top * i / 4
-        y = base - plot_h * i / 4
+    for i in range(GRIDLINES + 1):  # gridlines and the y axis labels
+        value = step * i
+        y = base - plot_h * i / GRIDLINES
         parts.append(_tag("line", x1=LEFT, x2=WIDTH - RIGHT, y1=_num(y), y2=_num(y),
                           stroke=GRID if i else INK, stroke_width=1))
         parts.append(_text(LEFT - 6, y + 4, fmt(value), anchor="end"))
@@ -108,12 +112,12 @@ def bar_chart(chart_id: str, title: str, summary: str, labels: Sequence[str],
     for i, label in enumerate(labels):
         x0 = LEFT + i * group + group * 0.1
         for j, s in enumerate(series):
-            value = s.values[i] if i < len(s.values) else None
-            h = 0.0 if value is None else plot_h * value / top
-            tip = f"{label}, {s.name}: " + ("none" if value is None else fmt(value))
+            v = s.values[i] if i < len(s.values) else None
+            h = 0.0 if v is None else plot_h * v / top
+            tip = f"{label}, {s.name}: " + ("none" if v is None else fmt(v))
             parts.append(_bar(x0 + j * bar, base - h, max(bar - 1, 1), h, s.colour, tip))
         if i % label_every == 0:
-            parts.append(_text(LEFT + (i + 0.5) * group, base + 16, label))
+            parts.append(_text(LEFT + (i + 0.5) * group, base + 18, label))
     if len(series) > 1:
         parts.extend(_legend(series, HEIGHT - 8))
     parts.append("</svg>")
@@ -125,8 +129,8 @@ def _legend(series: Sequence[Series], y: float) -> list[str]:
     for s in series:
         parts.append(_tag("rect", x=_num(x), y=_num(y - 9), width=10, height=10,
                           fill=s.colour))
-        parts.append(_text(x + 14, y, s.name, anchor="start"))
-        x += 24 + 7 * len(s.name)
+        parts.append(_text(x + 14, y + 1, s.name, anchor="start"))
+        x += 28 + 8 * len(s.name)
     return parts
 
 

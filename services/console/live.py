@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -48,6 +49,7 @@ ALERT_FIELDS = ("id", "kind", "case_id", "reference", "district", "priority", "o
 ALIVE_SECONDS = 10 * 60
 STALL_SECONDS = 2 * 60
 RETRY_MS = 3000
+SHARE_SECONDS = 1.0
 
 
 @dataclass
@@ -60,6 +62,20 @@ class LiveSources:
     heartbeat: float = 15.0
     debounce: float = 0.5
     lifetime: float = 300.0
+    _shared: tuple[str, float, dict[str, Any]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def snapshot(self, deps: h.ConsoleDeps, event_id: str) -> dict[str, Any]:
+        """A snapshot for this event id, shared by every stream in this process that asks
+        within `SHARE_SECONDS` (so ten open dashboards cost one read per change, not ten)."""
+        with self._lock:
+            if self._shared and self._shared[0] == event_id \
+                    and time.monotonic() - self._shared[1] < SHARE_SECONDS:
+                return self._shared[2]
+        fresh = snapshot(deps, self.broker, event_id)
+        with self._lock:
+            self._shared = (event_id, time.monotonic(), fresh)
+        return fresh
 
 
 # --- one snapshot --------------------------------------------------------------------------
@@ -73,15 +89,16 @@ def snapshot(deps: h.ConsoleDeps, broker: BrokerQueues, event_id: str = "") -> d
     depths = broker.depths(QUEUES)
     board = deps.store.dashboard
     offers = sorted(state.force.offers, key=lambda o: o.seconds_left)
-    crew = workers(board.last_signs(), depths, board.oldest_overdue(), now,
+    crew = workers(board.last_signs(now=now), depths, board.oldest_overdue(), now,
                    deps.settings.sweep_interval_seconds)
     return {
         "at": now, "event_id": event_id, "truncated": state.truncated,
         "force": _queue(state.force, now),
         "districts": [_queue(q, now) for q in state.districts],
-        "offers": [{"id": o.case_id, "reference": o.reference, "officer_id": o.officer_id,
-                    "district": o.district, "priority": o.priority, "since": now - o.age_seconds,
-                    "until": now + o.seconds_left} for o in offers],
+        "offers": [{"id": o.case_id, "case_id": o.case_id, "reference": o.reference,
+                    "officer_id": o.officer_id, "district": o.district, "priority": o.priority,
+                    "since": now - o.age_seconds, "until": now + o.seconds_left}
+                   for o in offers],
         "alerts": [{**{f: a.get(f, "") for f in ALERT_FIELDS},
                     "emergency": a.get("kind") in EMERGENCY_ALERTS,
                     "since": float(a.get("created_at") or now)} for a in alerts],
@@ -91,7 +108,8 @@ def snapshot(deps: h.ConsoleDeps, broker: BrokerQueues, event_id: str = "") -> d
                           "reference": d.reference, "what": d.what, "attempts": d.attempts,
                           "since": d.at} for d in deps.store.reads.dead_letters()],
         "officers": [{"id": o.id, "status": o.status, "on_shift": o.on_shift, "load": o.load,
-                      "capacity": o.capacity} for o in board.officer_states()],
+                      "capacity": o.capacity} for o in board.officer_states()
+                     if o.role == "officer"],
         "queues": depths,
         "workers": crew,
         "counts": {"emergency_alerts": sum(a.get("kind") in EMERGENCY_ALERTS for a in alerts),

@@ -53,7 +53,8 @@ from shared.store.accounts import Account
 
 logger = logging.getLogger(__name__)
 
-LOGIN_RATE = "10 per minute"
+LOGIN_RATE = "60 per minute"  # per address: officers may share one police network address;
+# the per-username lockout is the real brake on guessing
 WRONG = "Username or password is wrong."
 DISABLED = "This login is disabled; ask a console administrator."
 EPOCH = "_auth_epoch"
@@ -94,6 +95,8 @@ class WebUser(UserMixin):
 
 @dataclass(frozen=True)
 class SignIn:
+    """The signed-in account, or why not (and for how long, when locked)."""
+
     account: Account | None = None
     refusal: str = ""
     retry_after: int = 0
@@ -194,7 +197,8 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
         api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
         result: ResponseReturnValue = api.handle_http_exception(error)
         return result
-    response = _render_error(error.code or 500)
+    cause = getattr(error, "original_exception", None)  # a 500 wrapping what went wrong
+    response = _render_error(503 if isinstance(cause, StoreUnavailable) else error.code or 500)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response

@@ -1,9 +1,249 @@
-"""Placeholder until this part of the console is built (being written now)."""
+"""Admin pages: officers (add and edit districts, skills, capacity, channels, rota, leave and
+status), staff accounts, and the audit log filtered by case, person and date.
+
+An officer form is checked with the same helpers the CLI uses (`shared.seed.check_*`, the
+CLI's channel rule) and saved through `seed.save_officer`, so the web and the CLI agree; a
+problem is shown beside its field and nothing is saved. Every save appends `OfficerUpdated`
+(who, whom, which fields — never the values) to the events and audit streams.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from services.console import web_supervisor
+from services.console.access import ADMIN, current_web_staff, page_for
+from services.console.auth import current_deps
+from shared import seed
+from shared.cli import _check_channels, _days
+from shared.domain.officers import Availability, Officer, Role, new_officer_id
+from shared.domain.rota import Leave, Rota
+from shared.domain.weekly import resolve
+from shared.store.dashboard import valid_stream_id
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
+PAGE = 100
+_CASE_ID = re.compile(r"^[0-9a-f]{32}\Z")
+_LEAVE = re.compile(r"^\s*(\S+)\s+(?:to|–|-)\s+(\S+)\s*$")
 
 
 def register(app: Flask) -> None:
-    """Mount this part of the console."""
+    """Mount the admin pages."""
+    app.register_blueprint(bp)
+
+
+# --- officers ------------------------------------------------------------------------------
+
+@bp.get("/officers")
+@page_for(*ADMIN)
+def officers() -> ResponseReturnValue:
+    store = current_deps().store
+    staff = sorted(store.officers.all(), key=lambda o: (o.role.value, o.name.lower()))
+    states = {s.id: s for s in store.dashboard.officer_states()}
+    return render_template("admin/officers.html", staff=staff, states=states)
+
+
+@bp.route("/officers/new", methods=["GET", "POST"])
+@page_for(*ADMIN)
+def new_officer() -> ResponseReturnValue:
+    return _edit(None)
+
+
+@bp.route("/officers/<officer_id>", methods=["GET", "POST"])
+@page_for(*ADMIN)
+def officer(officer_id: str) -> ResponseReturnValue:
+    try:
+        old = current_deps().store.officers.get(seed.check_id(officer_id))
+    except ValueError:
+        old = None
+    if old is None:
+        abort(404)
+    return _edit(old)
+
+
+def _edit(old: Officer | None) -> ResponseReturnValue:
+    deps = current_deps()
+    tz = ZoneInfo(deps.force.timezone)
+    if request.method == "GET":
+        return _form_page(old, form_values(old, tz) if old else MultiDict(), {})
+    officer, errors = read_officer(request.form, deps.force, tz, old)
+    if officer is not None and old is None and deps.store.officers.get(officer.id):
+        officer, errors = None, {"id": "That id is taken; edit that officer instead."}
+    if officer is None:
+        return _form_page(old, request.form, errors), 422
+    now = deps.clock()
+    seed.save_officer(deps.store, officer, tz, datetime.fromtimestamp(now, UTC))
+    changed = [k for k, v in officer.fields().items() if old is None or old.fields()[k] != v]
+    deps.store.dashboard.record_officer_update(officer.id, by=current_web_staff().id,
+                                               changed=changed, created=old is None, now=now)
+    logger.info("officer saved", extra={"officer_id": officer.id,
+                                        "staff_id": current_web_staff().id})
+    flash(f"{'Added' if old is None else 'Saved'} {officer.name}.", "success")
+    return redirect(url_for(".officers"))
+
+
+def _form_page(old: Officer | None, values: Any, errors: dict[str, str]) -> str:
+    deps = current_deps()
+    return render_template("admin/officer.html", old=old, values=values, errors=errors,
+                           districts=deps.force.choices(), roles=[r.value for r in Role],
+                           statuses=[a.value for a in Availability])
+
+
+@dataclass
+class _Checks:
+    """Runs each check, keeping the first problem per field (and None for its value)."""
+
+    errors: dict[str, str]
+
+    def run(self, name: str, check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except ValueError as exc:
+            self.errors[name] = str(exc)[:1].upper() + str(exc)[1:] + "."
+            return None
+
+
+def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None,
+                 ) -> tuple[Officer | None, dict[str, str]]:
+    """An officer from the posted form, or None and a message per bad field."""
+    c = _Checks({})
+
+    def lines(name: str) -> list[str]:
+        return [line.strip() for line in form.get(name, "").splitlines() if line.strip()]
+
+    name = c.run("name", lambda: seed.check_name(form.get("name", "")))
+    role = c.run("role", lambda: seed.check_role(form.get("role", "")))
+    home = c.run("home", lambda: seed.check_districts(force, [form["home"]] if form.get("home")
+                                                      else []))
+    cover = c.run("cover", lambda: seed.check_districts(force, form.getlist("cover")))
+    skills = c.run("skills", lambda: seed.check_skills(re.split(r"[,\s]+", form.get(
+        "skills", ""))))
+    capacity = c.run("capacity", lambda: seed.check_capacity(form.get("capacity", "").strip()))
+    email = c.run("email", lambda: seed.check_email(form.get("email", "")))
+    channels = c.run("channels", lambda: _check_channels(lines("channels")))
+    shifts = c.run("shifts", lambda: seed.check_shifts(lines("shifts")))
+    leave = c.run("leave", lambda: tuple(_leave(line, tz) for line in lines("leave")))
+    status = c.run("status", lambda: seed.check_status(form.get("status", "")))
+    officer_id = old.id if old else c.run("id", lambda: seed.check_id(
+        form.get("id", "").strip() or new_officer_id()))
+    if role is Role.OFFICER and home == ():
+        c.errors.setdefault("home", "An officer needs a home district.")
+    if c.errors or None in (name, role, home, cover, skills, capacity, email, channels,
+                            shifts, leave, status, officer_id):
+        return None, c.errors
+    assert name and role and home is not None and cover is not None and status and officer_id
+    return Officer(id=officer_id, name=name, role=role,
+                   districts=tuple(dict.fromkeys(home + cover)), skills=skills or frozenset(),
+                   capacity=capacity or 0, status=status, email=email or "",
+                   channels=channels or (), rota=Rota(shifts=shifts or (), leave=leave or ()),
+                   ), {}
+
+
+def _leave(line: str, tz: ZoneInfo) -> Leave:
+    """'2026-12-24 to 2026-12-27' (whole days, inclusive) or ISO date-times, in force time."""
+    match = _LEAVE.match(line)
+    if not match:
+        raise ValueError(f"{line!r} is not leave; write 'YYYY-MM-DD to YYYY-MM-DD'")
+    start, end = _instant(match[1], tz, end_of_day=False), _instant(match[2], tz,
+                                                                   end_of_day=True)
+    if end <= start:
+        raise ValueError(f"in {line!r} the end is not after the start")
+    return Leave(start, end)
+
+
+def _instant(text: str, tz: ZoneInfo, *, end_of_day: bool) -> datetime:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        try:
+            at = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or a date and time "
+                             "(YYYY-MM-DDTHH:MM)") from None
+        return resolve(at, tz) if at.tzinfo is None else at.astimezone(UTC)
+    return resolve(datetime.combine(day + timedelta(days=end_of_day), datetime.min.time()), tz)
+
+
+def form_values(officer: Officer, tz: ZoneInfo) -> MultiDict[str, str]:
+    """An officer as the form's fields (what `read_officer` reads back)."""
+    values: MultiDict[str, str] = MultiDict({
+        "name": officer.name, "role": officer.role.value, "home": officer.home,
+        "skills": ", ".join(sorted(officer.skills)), "capacity": str(officer.capacity),
+        "email": officer.email, "status": officer.status.value,
+        "channels": "\n".join(officer.channels),
+        "shifts": "\n".join(f"{_days(w.days)} {w.start:%H:%M}-{w.end:%H:%M}"
+                            for w in officer.rota.shifts),
+        "leave": "\n".join(_leave_text(lv, tz) for lv in officer.rota.leave)})
+    for code in officer.districts[1:]:
+        values.add("cover", code)
+    return values
+
+
+def _leave_text(leave: Leave, tz: ZoneInfo) -> str:
+    start, end = leave.start.astimezone(tz), leave.end.astimezone(tz)
+    if start.time() == end.time() == datetime.min.time():
+        return f"{start.date()} to {end.date() - timedelta(days=1)}"
+    return f"{start:%Y-%m-%dT%H:%M} to {end:%Y-%m-%dT%H:%M}"
+
+
+# --- accounts and the audit log ------------------------------------------------------------
+
+@bp.get("/accounts")
+@page_for(*ADMIN)
+def accounts() -> ResponseReturnValue:
+    """Everyone on the staff, with their login (if any): username, role, locked, disabled."""
+    deps = current_deps()
+    logins = {a.id: a for a in deps.store.accounts.all()}
+    now = deps.clock()
+    locked = {a.id: deps.store.accounts.locked_until(a.username) - now
+              for a in logins.values()}
+    staff = sorted(deps.store.officers.all(), key=lambda o: o.name.lower())
+    return render_template("admin/accounts.html", staff=staff, logins=logins, locked=locked)
+
+
+@bp.get("/audit")
+@page_for(*ADMIN)
+def audit() -> ResponseReturnValue:
+    """The audit trail, newest first, 100 at a time; filters by case, person and dates."""
+    deps = current_deps()
+    args, errors = request.args, {}
+    tz = ZoneInfo(deps.force.timezone)
+    case = args.get("case", "").strip()
+    case_id = case.lower() if _CASE_ID.match(case.lower()) else \
+        deps.store.cases.id_for_reference(case.upper()) if case else ""
+    if case and not case_id:
+        errors["case"] = "No case with that id or reference."
+    person = args.get("person", "").strip()
+    if person and (account := deps.store.accounts.by_username(person.lower())):
+        person = account.id
+    bounds: dict[str, float | None] = {}
+    for name, end in (("from", False), ("to", True)):
+        text = args.get(name, "").strip()
+        try:
+            at = _instant(text, tz, end_of_day=end).timestamp() if text else None
+            bounds[name] = at - 0.001 if at is not None and end else at
+        except ValueError:
+            errors[name] = "Give a date as YYYY-MM-DD."
+    before = args.get("before", "")
+    page = None if errors else deps.store.dashboard.audit(
+        since=bounds.get("from"), until=bounds.get("to"), case_id=case_id or "",
+        person=person, before=before if valid_stream_id(before) else "", limit=PAGE)
+    filters = {k: v for k, v in args.items() if k in ("case", "person", "from", "to") and v}
+    return render_template("admin/audit.html", page=page, errors=errors, args=args,
+                           filters=filters)
+
+
+bp.context_processor(web_supervisor.helpers)

@@ -2,8 +2,9 @@
 and the case page (how to contact safely first, then the account verbatim, actions, notes,
 history). Views parse a form, call `handlers`, flash and redirect (post/redirect/get).
 
-Form posts are checked with the JSON API's schemas. Flash messages live in the (signed, not
-encrypted) session cookie, so they never carry personal data — only fixed wording.
+Form posts are checked with the JSON API's schemas; a refused action is a message and a way
+back (a case that is not yours: the console's 403 page), never a 500. Flash messages wait in
+the session (stored unsealed), so they never carry personal data — only fixed wording.
 """
 
 from __future__ import annotations
@@ -14,9 +15,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import Forbidden, NotFound
 
 from services.console import handlers as h
 from services.console import schemas as s
@@ -26,13 +38,11 @@ from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, 
 from shared.domain.model import WEEKDAYS, Priority
 from shared.domain.officers import Availability
 from shared.sealing import SealingError
-from shared.store import StoreUnavailable
 from shared.store.routing import CaseActionError
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("officer", __name__)
-RETRY_AFTER_SECONDS = 5
 CASE_FORMS = ("officer.contact", "officer.add_note", "officer.close")  # errors: back to case
 FIELD_MESSAGES = {
     "reason": "Choose a reason for declining.",
@@ -150,7 +160,7 @@ def _form(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
-# --- refusals: a message and the way back, a 403 page, never a 500 -------------------------
+# --- refusals ------------------------------------------------------------------------------
 
 @bp.errorhandler(ValidationError)
 def _invalid(exc: ValidationError) -> ResponseReturnValue:
@@ -162,38 +172,25 @@ def _invalid(exc: ValidationError) -> ResponseReturnValue:
 
 @bp.errorhandler(CaseActionError)
 def _refused(exc: CaseActionError) -> ResponseReturnValue:
-    if exc.code == "not_found":
-        return _problem(404, "No such case", "There is no case at this address.")
-    if exc.code == "not_yours":
-        if request.method == "POST" and _was_offered_to_me(request.view_args or {}):
-            flash("This case is no longer with you: the offer ran out or was passed on.",
-                  "error")
-            return redirect(url_for(".inbox"))
-        return _problem(403, "Not your case", "This case is not offered to or held by you. "
-                        "It may have gone to another officer.")
+    if exc.code == "not_yours" and request.method == "POST" \
+            and _was_offered_to_me(request.view_args or {}):
+        flash("This case is no longer with you: the offer ran out or was passed on.", "error")
+        return redirect(url_for(".inbox"))
+    if exc.code in ("not_found", "not_yours"):  # the console's own 404 and 403 pages
+        return current_app.handle_http_exception(
+            NotFound() if exc.code == "not_found" else Forbidden())
     why = f"the case is now {label(exc.detail).lower()}" \
         if exc.code == "illegal_transition" else "check the case and try again"
     flash(f"That is no longer possible: {why}.", "error")
     return redirect(url_for(".inbox"))
 
 
-@bp.errorhandler(StoreUnavailable)
-def _unavailable(exc: StoreUnavailable) -> ResponseReturnValue:
-    logger.warning("store unavailable", extra={"error": str(exc)})
-    body, status = _problem(503, "Try again shortly", "Storage is unavailable just now; "
-                            f"try again in {RETRY_AFTER_SECONDS} seconds.")
-    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
-
-
 @bp.errorhandler(SealingError)
 def _unsealable(exc: SealingError) -> ResponseReturnValue:
     logger.error("case could not be unsealed", extra={"path": request.path})
-    return _problem(500, "Case cannot be opened",
-                    "This case could not be opened with the current sealing keys.")
-
-
-def _problem(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("officer/problem.html", title=title, message=message), status
+    return render_template("officer/problem.html", title="This case cannot be opened",
+                           message="It could not be unsealed with the current sealing keys. "
+                           "Tell a console administrator."), 500
 
 
 def _back() -> str:
@@ -224,6 +221,7 @@ def _helpers() -> dict[str, Any]:
 
 
 def label(code: Any) -> str:
+    """A stored code in words: 'no_capacity' -> 'No capacity for another case'."""
     text = str(code or "")
     return LABELS.get(text) or text.replace("_", " ").capitalize()
 
@@ -252,7 +250,9 @@ def local_time(ts: Any) -> str:
 
 
 def iso(ts: Any) -> str:
-    return "" if ts in (None, "") else datetime.fromtimestamp(float(ts), UTC).isoformat()
+    """For <time datetime>: whole seconds (HTML allows at most three decimals)."""
+    return "" if ts in (None, "") else \
+        datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="seconds")
 
 
 def until(ts: Any) -> float | None:
@@ -303,8 +303,8 @@ def who(staff_id: Any) -> str:
         return "System"
     names: dict[str, str] = g.setdefault("officer_names", {})
     if staff_id not in names:
-        officer = current_deps().store.officers.get(str(staff_id))
-        names[staff_id] = officer.name if officer else str(staff_id)
+        names[staff_id] = current_deps().store.officers.raw(str(staff_id)).get("name") \
+            or str(staff_id)
     return names[staff_id]
 
 

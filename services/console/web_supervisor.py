@@ -30,9 +30,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from services.console import charts
+from services.console import charts, live
 from services.console import handlers as h
-from services.console import live
 from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
 from shared.domain.model import Priority
@@ -110,7 +109,7 @@ def stream() -> ResponseReturnValue:
     board = DashboardRepository(client, deps.store.keys,
                                 events_maxlen=deps.settings.events_maxlen)
     body = live.SnapshotStream(
-        lambda event_id: live.snapshot(deps, sources.broker, event_id), board,
+        lambda event_id: sources.snapshot(deps, event_id), board,
         last_event_id=request.headers.get("Last-Event-ID", "")[:50],
         block_ms=sources.block_ms, heartbeat=sources.heartbeat, debounce=sources.debounce,
         lifetime=sources.lifetime, close=client.close)
@@ -225,7 +224,7 @@ def chart_set(deps: h.ConsoleDeps) -> dict[str, Any]:
                 _accept_summary(activity), hours,
                 [charts.Series("offer to acceptance", offer_m, charts.PALETTE[0]),
                  charts.Series("report to acceptance", report_m, charts.PALETTE[1])],
-                fmt=charts.seconds_text),
+                fmt=charts.seconds_text, steps=charts.TIME_STEPS),
             "outcomes_svg": charts.outcome_chart(
                 "chart-outcomes", "Offer outcomes, last 24 hours",
                 ", ".join(f"{n} {name.lower()}" for name, n in outcomes) + ".", outcomes)}
@@ -288,7 +287,7 @@ def iso(ts: Any) -> str:
 
 def duration(seconds: Any) -> str:
     """A span for people: '45 s', '12 min', '3 h 05 min'."""
-    left = abs(int(float(seconds or 0)))
+    left = abs(round(float(seconds or 0)))
     if left < 60:
         return f"{left} s"
     if left < 3600:
@@ -318,10 +317,24 @@ def event_label(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize()
 
 
+def window_text(window: Any) -> str:
+    """A time window {days, start, end} as 'Mon, Tue, Wed 18:00–21:00'."""
+    days = ", ".join(str(d).title() for d in window.get("days") or [])
+    return f"{days} {window.get('start', '')}–{window.get('end', '')}".strip()
+
+
+def account_first(submission: dict[str, Any]) -> dict[str, Any]:
+    """The submission with the person's own words first."""
+    lead = [k for k in ("what_happened", "reason") if k in submission]
+    return {k: submission[k] for k in lead} | {k: v for k, v in submission.items()
+                                                 if k not in lead}
+
+
 def helpers() -> dict[str, Any]:
     return {"label": label, "priority": priority_label, "local_time": local_time, "iso": iso,
             "duration": duration, "district_name": district_name, "who": who,
-            "event_label": event_label, "now": current_deps().clock()}
+            "event_label": event_label, "window_text": window_text,
+            "account_first": account_first, "now": current_deps().clock()}
 
 
 bp.context_processor(helpers)

@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         SESSION_COOKIE_SECURE=settings.production,
         SESSION_COOKIE_NAME="liaison_intake",
         WTF_CSRF_TIME_LIMIT=None,  # a long account must not expire while being written
-        WTF_CSRF_SSL_STRICT=settings.production,
+        # Referrer-Policy: no-referrer means browsers send no Referer, so Flask-WTF's strict
+        # HTTPS referrer check would refuse every form; the token + SameSite cookie remain.
+        WTF_CSRF_SSL_STRICT=False,
         API_TITLE="Liaison public intake",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

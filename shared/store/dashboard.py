@@ -27,7 +27,8 @@ from shared.store.base import Keys, translate_errors
 
 HOUR = 3600
 MAX_CHART_EVENTS = 50_000       # events read for the charts at most (then `truncated`)
-SIGN_WINDOW = 2_000             # newest events looked through for signs of life
+SIGN_WINDOW = 1_000             # newest events looked through for signs of life...
+SIGN_HORIZON = HOUR             # ...going back at most this far
 AUDIT_SCAN = 20_000             # audit entries looked through for one page at most
 OFFICER_UPDATED = "OfficerUpdated"
 OUTCOMES = {events.OFFER_ACCEPTED: "accepted", events.OFFER_DECLINED: "declined",
@@ -150,11 +151,14 @@ class DashboardRepository:
 
     # workers
     @translate_errors
-    def last_signs(self) -> dict[str, float | None]:
-        """The time of each worker kind's newest event among the latest `SIGN_WINDOW`."""
+    def last_signs(self, *, now: float) -> dict[str, float | None]:
+        """The time of each worker kind's newest event among the latest `SIGN_WINDOW` of the
+        last `SIGN_HORIZON` (None: no sign that recent)."""
         found: dict[str, float | None] = dict.fromkeys(WORKER_SIGNS)
         kinds = {t: kind for kind, types in WORKER_SIGNS.items() for t in types}
-        for stream_id, fields in self._r.xrevrange(self._keys.events, count=SIGN_WINDOW):
+        oldest = f"{int((now - SIGN_HORIZON) * 1000)}-0"
+        for stream_id, fields in self._r.xrevrange(self._keys.events, min=oldest,
+                                                   count=SIGN_WINDOW):
             kind = kinds.get(fields.get("type", ""))
             if kind and found[kind] is None:
                 found[kind] = _event_time(stream_id, fields)

@@ -615,10 +615,11 @@ def test_security_headers_on_every_response(client, staff):
         assert resp.headers["X-Frame-Options"] == "DENY"
 
 
-def test_health_and_the_holding_page_still_answer(client):
+def test_health_answers_and_the_start_page_asks_to_sign_in(client):
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").json == {"status": "ok", "redis": "ok"}
-    assert b"Liaison staff console" in client.get("/").data
+    start = client.get("/")
+    assert start.status_code == 302 and "/login" in start.headers["Location"]
 
 
 def test_storage_down_is_503_with_retry_after(settings, publisher):

@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Blueprint, Flask
+from argon2 import PasswordHasher
+from flask import Flask
 from flask.testing import FlaskClient
-from flask_login import LoginManager, UserMixin
-from flask_wtf.csrf import CSRFProtect
 
 from services.console import web_officer
 from services.console.app import create_app
-from shared import casework
+from shared import casework, passwords
 from shared.casework import DECLINE_REASONS, CaseworkDeps
 from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
 from shared.domain.officers import Availability, Role
+from shared.domain.rota import Leave, Rota, parse_shift
 from shared.domain.triage import TriageFacts, triage
+from shared.geography import load_force
 from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads
@@ -49,29 +53,14 @@ class Clock:
 
 # --- the app, signed-in clients --------------------------------------------------------------
 
-class _Account(UserMixin):
-    def __init__(self, staff_id: str, name: str, role: str) -> None:
-        self.id, self.name, self.role = staff_id, name, role
+PASSWORD = "Officer-pages-Test-2026"
 
 
-def _stand_in_login(app: Flask, store: Store) -> None:
-    """Only while `login.py` is a placeholder: Flask-Login over the staff in the store, CSRF,
-    and the two endpoints the layout links to. The real login module replaces all of it."""
-    if "login" in app.blueprints:
-        return
-    manager = LoginManager(app)
-    manager.login_view = "login.login"
-
-    @manager.user_loader
-    def load(staff_id: str) -> _Account | None:
-        staff = store.officers.get(staff_id)
-        return _Account(staff.id, staff.name, staff.role.value) if staff else None
-
-    CSRFProtect(app)
-    pages = Blueprint("login", __name__)
-    pages.add_url_rule("/login", "login", lambda: "Sign in", methods=["GET", "POST"])
-    pages.add_url_rule("/logout", "logout", lambda: "Signed out", methods=["POST"])
-    app.register_blueprint(pages)
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters: these tests sign in often and are not about hashing."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
@@ -82,7 +71,6 @@ def clock() -> Clock:
 @pytest.fixture
 def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
     app = create_app(settings, store=fake_store, publisher=publisher, clock=clock)
-    _stand_in_login(app, fake_store)
     app.config["WTF_CSRF_ENABLED"] = True
     return app
 
@@ -94,25 +82,29 @@ def staff(fake_store: Store) -> None:
     add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
 
 
-def signed_in(app: Flask, staff_id: str) -> FlaskClient:
-    """A client whose session holds `staff_id` as the signed-in user (Flask-Login's keys)."""
+def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
+    """A client signed in through the real login form (an account made for the test)."""
+    if store.accounts.for_id(staff_id) is None:
+        store.accounts.create(staff_id, staff_id, passwords.hash_password(PASSWORD))
+    # Not `with client:` — a context kept open by one client would serve another's request.
     client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        ident = app.login_manager._session_identifier_generator()  # type: ignore[attr-defined]
-    with client.session_transaction() as session:
-        session.update(_user_id=staff_id, _fresh=True, _id=ident)
+    form = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert csrf, form
+    resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
+                                       "csrf_token": csrf.group(1)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
     return client
 
 
-# Not `with client:` — a context kept open by one client would be reused by another's request.
 @pytest.fixture
-def alex(app: Flask, staff: None) -> FlaskClient:
-    return signed_in(app, "alex")
+def alex(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
+    return signed_in(app, fake_store, "alex")
 
 
 @pytest.fixture
-def blake(app: Flask, staff: None) -> FlaskClient:
-    return signed_in(app, "blake")
+def blake(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
+    return signed_in(app, fake_store, "blake")
 
 
 @pytest.fixture
@@ -206,6 +198,22 @@ def test_the_inbox_shows_my_availability_and_rota(alex, fake_store, staff):
     assert "No leave booked" in rota
 
 
+def test_my_rota_lists_shifts_and_leave_to_come(alex, fake_store, settings, clock):
+    tz = ZoneInfo(load_force(settings.force_file or None).timezone)
+    start = datetime.fromtimestamp(clock() + 3 * 86400, tz).replace(hour=9, minute=0,
+                                                                   second=0, microsecond=0)
+    past = Leave(start - timedelta(days=30), start - timedelta(days=29))
+    rota = Rota(shifts=(parse_shift("mon-fri 08:00-16:00"), parse_shift("sat 22:00-06:00")),
+                leave=(past, Leave(start, start + timedelta(days=2))))
+    officer = replace(fake_store.officers.get("alex"), rota=rota)
+    fake_store.officers.save(officer, on_shift=False, next_change=None)
+    rota_text = section(html(alex, "/inbox"), "rota-title")
+    assert "On shift now: <strong>No</strong> — from " in rota_text
+    assert "<li>Mon–Fri 08:00–16:00</li>" in rota_text and "<li>Sat 22:00–06:00</li>" in rota_text
+    assert f"<li>{start:%a %d %b} 09:00 to " in rota_text
+    assert f"{start - timedelta(days=30):%a %d %b} 09:00" not in rota_text   # leave gone by
+
+
 def test_accepting_from_the_inbox_moves_the_offer_to_my_open_cases(alex, fake_store, offered):
     reference = fake_store.cases.get(offered)["reference"]
     resp = post(alex, f"/cases/{offered}/accept")
@@ -226,6 +234,13 @@ def test_open_cases_are_ordered_by_when_first_contact_is_due(alex, fake_store, s
     open_cases = section(html(alex, "/inbox"), "open-title")
     references = [fake_store.cases.get(c)["reference"] for c in (urgent, first)]
     assert open_cases.index(references[0]) < open_cases.index(references[1])
+
+
+def test_an_overdue_first_contact_is_flagged(app, fake_store, offered, clock):
+    post(signed_in(app, fake_store, "alex"), f"/cases/{offered}/accept")
+    clock.advance(4 * 3600 + 120)                 # the session has timed out meanwhile
+    open_cases = section(html(signed_in(app, fake_store, "alex"), "/inbox"), "open-title")
+    assert '<span class="overdue">(overdue by 2 min)</span>' in open_cases
 
 
 def test_declining_with_a_reason_removes_the_offer_and_closes_the_case_to_me(
@@ -301,6 +316,21 @@ def test_the_account_is_shown_verbatim_and_escaped(alex, fake_store, settings, c
                "    and a second, indented line")
     assert f'<blockquote class="account">{escaped}</blockquote>' in page
     assert "&lt;b&gt;Jo&lt;/b&gt;" in section(page, "safety-title")
+
+
+def test_a_callback_shows_why_they_asked_and_when_to_call(alex, fake_store, settings, clock,
+                                                         staff):
+    case_id, result = routed_case(fake_store, settings, "watford", kind=CaseKind.CALLBACK,
+                                  now=clock())
+    assert result.officer_id == "alex"
+    page = html(alex, f"/cases/{case_id}")
+    account = section(page, "account-title")
+    assert "Why they asked for a call back" in account
+    assert f'<blockquote class="account">Please call me about {CANARY}.</blockquote>' in account
+    details = section(page, "details-title")
+    assert "Sat 10:00–12:00" in details and "Polish" in details
+    assert "Injuries" not in details
+    assert "Phone</strong> — no other way" in section(page, "safety-title")
 
 
 @pytest.mark.parametrize(("anonymous", "expected"), [
@@ -425,8 +455,9 @@ def test_an_unknown_case_is_404(alex, staff):
 
 def test_an_offer_that_ran_out_meanwhile_is_a_message_not_an_error(
         alex, fake_store, settings, publisher, clock, offered):
-    form_token = token(alex)
-    clock.advance(1801)
+    clock.advance(1000)
+    form_token = token(alex)   # the page is open (and the session kept alive)...
+    clock.advance(801)         # ...while the offer runs out and the sweeper passes it on
     casework.expire(CaseworkDeps(fake_store, publisher, settings, clock), offered)
     resp = alex.post(f"/cases/{offered}/accept", data={"csrf_token": form_token})
     assert resp.status_code == 302 and resp.headers["Location"] == "/inbox"
@@ -443,10 +474,9 @@ def test_accepting_twice_is_a_message_not_an_error(alex, fake_store, offered):
 
 
 def test_officer_pages_need_an_officer_signed_in(app, fake_store, staff):
-    anonymous = app.test_client()
-    resp = anonymous.get("/inbox")
-    assert resp.status_code in (302, 401)
-    supervisor = signed_in(app, "sam")
+    resp = app.test_client().get("/inbox")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?next=%2Finbox"
+    supervisor = signed_in(app, fake_store, "sam")
     assert supervisor.get("/inbox").status_code == 403
     assert supervisor.get("/inbox/offers").status_code == 403
 

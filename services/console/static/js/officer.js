@@ -6,7 +6,7 @@
   "use strict";
 
   var URGENT_SECONDS = 120;
-  var deadlines = new WeakMap();  // countdown element -> {at: performance.now() ms, live}
+  var deadlines = new WeakMap();  // countdown element -> {at: local epoch ms, live}
   var leaving = false;
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
@@ -19,18 +19,18 @@
     return h > 0 ? h + " h " + pad(m) + " min left" : m + ":" + pad(s % 60) + " left";
   }
 
-  // Count from the seconds left when the server rendered it: immune to a wrong local clock.
+  // Count from the seconds left when the server rendered it, so a wrong local clock is harmless.
   function track(root) {
     root.querySelectorAll("[data-deadline]").forEach(function (el) {
       if (deadlines.has(el)) { return; }
       var left = parseFloat(el.getAttribute("data-seconds-left"));
       if (isNaN(left)) { left = (Date.parse(el.getAttribute("data-deadline")) - Date.now()) / 1000; }
-      if (!isNaN(left)) { deadlines.set(el, {at: performance.now() + left * 1000, live: left > 0}); }
+      if (!isNaN(left)) { deadlines.set(el, {at: Date.now() + left * 1000, live: left > 0}); }
     });
   }
 
   function tick() {
-    var now = performance.now();
+    var now = Date.now();
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var d = deadlines.get(el);
       if (!d) { return; }
@@ -76,11 +76,9 @@
     });
     replaceRows(body, rows);
     current.setAttribute("data-offer-keys", keys(fresh));
-    ["data-offers-count"].forEach(function (name) {
-      var a = current.querySelector("[" + name + "]");
-      var b = fresh.querySelector("[" + name + "]");
-      if (a && b) { a.textContent = b.textContent; }
-    });
+    var count = current.querySelector("[data-offers-count]");
+    var freshCount = fresh.querySelector("[data-offers-count]");
+    if (count && freshCount) { count.textContent = freshCount.textContent; }
     ["data-offers-empty", "data-offers-table"].forEach(function (name) {
       var a = current.querySelector("[" + name + "]");
       var b = fresh.querySelector("[" + name + "]");
