@@ -20,9 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_intake(redis_url: str, tmp_path: Path, rate: str) -> Iterator[str]:
     """Run intake under gunicorn (2 workers) until the generator is closed."""
-    port = free_port()
     env = {
-        **os.environ,
         "LIAISON_ENV": "test",
         "LIAISON_REDIS_URL": redis_url,
         "LIAISON_SECRET_KEY": "k" * 8 + new_key(),
@@ -30,13 +28,20 @@ def run_intake(redis_url: str, tmp_path: Path, rate: str) -> Iterator[str]:
         "LIAISON_VAR_DIR": str(tmp_path),
         "LIAISON_RATE_LIMIT": rate,
     }
+    yield from run_web("services.intake.app:create_app()", env, tmp_path)
+
+
+def run_web(app: str, env: dict[str, str], tmp_path: Path, *,
+            workers: int = 2, threads: int = 1) -> Iterator[str]:
+    """Run a Flask app factory under gunicorn with `env` until the generator is closed."""
+    port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    log_path = tmp_path / f"intake-{port}.log"
+    log_path = tmp_path / f"web-{port}.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "services.intake.app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--no-control-socket", app],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, proc, log_path)

@@ -1,0 +1,179 @@
+"""The staff console in headless Chromium against the whole stack as processes: intake and
+console under gunicorn, router, notifier and beat as Celery workers, a real Redis."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared.config import Settings
+from shared.domain.officers import Availability, Officer, Role
+from shared.domain.rota import always_on
+from shared.passwords import hash_password
+from shared.store import Store, redis_client
+from tests import payloads
+from tests.support.processes import run_web
+from tests.support.stack import CeleryProcess, MailSink, stack_env, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PASSWORD = "correct horse battery staple 7"
+
+
+class Console:
+    """The running stack and a store to arrange and inspect it."""
+
+    def __init__(self, redis_url: str, tmp_path: Path) -> None:
+        self.mail = MailSink().start()
+        self.env = stack_env(redis_url, tmp_path, LIAISON_SMTP_URL=self.mail.url,
+                             LIAISON_OFFER_TIMEOUTS="1=600,2=600,3=600,4=600")
+        self.settings = Settings.from_env(self.env)
+        self.store = Store(redis_client(redis_url))
+        self.workers = [
+            CeleryProcess.worker("services.router.celery_app", "route,sweep", self.env,
+                                 tmp_path, name="router").start(),
+            CeleryProcess.worker("services.notifier.celery_app", "notify", self.env, tmp_path,
+                                 name="notifier").start(),
+            CeleryProcess.beat("services.router.celery_app", self.env, tmp_path).start(),
+        ]
+        self._intake = run_web("services.intake.app:create_app()", self.env, tmp_path)
+        self._console = run_web("services.console.app:create_app()", self.env, tmp_path,
+                                workers=1, threads=8)
+        self.intake_url = next(self._intake)
+        self.console_url = next(self._console)
+
+    def staff(self, staff_id: str, username: str, role: Role, district: str = "watford",
+              status: Availability = Availability.AVAILABLE) -> None:
+        officer = Officer(id=staff_id, name=staff_id.replace("-", " ").title(),
+                          districts=(district,), role=role, rota=always_on(), status=status,
+                          capacity=3, email=f"{username}@liaison.test")
+        self.store.officers.save(officer, on_shift=True, next_change=None)
+        self.store.accounts.create(staff_id, username, hash_password(PASSWORD))
+
+    def report(self, **overrides: object) -> str:
+        resp = requests.post(f"{self.intake_url}/api/v1/reports",
+                             json=payloads.report(**overrides), timeout=10)
+        assert resp.status_code == 201, resp.text
+        return str(resp.json()["reference"])
+
+    def case_id(self, reference: str) -> str:
+        return self.store.cases.id_for_reference(reference) or ""
+
+    def close(self) -> None:
+        self._console.close()
+        self._intake.close()
+        for worker in reversed(self.workers):
+            worker.stop()
+        self.mail.stop()
+
+
+@pytest.fixture
+def console(redis_url: str, tmp_path: Path) -> Iterator[Console]:
+    stack = Console(redis_url, tmp_path)
+    yield stack
+    stack.close()
+
+
+def sign_in(page, console: Console, username: str) -> None:
+    page.goto(f"{console.console_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_an_officer_sees_a_new_offer_appear_accepts_contacts_and_closes(page, console):
+    console.staff("robin-hale", "robin", Role.OFFICER, "watford")
+    sign_in(page, console, "robin")
+    assert page.get_by_role("heading", name=re.compile("Offers for you")).is_visible()
+    assert "No offers for you right now" in page.content()
+
+    reference = console.report(what_happened="They followed me home shouting slurs. "
+                                              "The account stays exactly as written.")
+    offer_row = page.locator(f"tr.offer[data-reference='{reference}']")
+    offer_row.wait_for(timeout=30_000)  # appears without a reload (the inbox polls)
+    assert offer_row.locator(".countdown").inner_text().strip()
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "officer-inbox.png"), full_page=True)
+
+    offer_row.get_by_role("button", name=re.compile("Accept")).click()
+    page.wait_for_load_state()  # accepting opens the case, safety profile first
+    safety = page.locator("#safety")
+    assert safety.is_visible()
+    html = page.content()
+    assert html.index('id="safety"') < html.index("The account stays exactly as written.")
+    assert "Sam" in safety.inner_text()  # the name they chose
+    page.screenshot(path=str(DOCS / "case-page.png"), full_page=True)
+
+    page.locator("#contact-channel").select_option("phone")
+    page.locator("#contact-outcome").select_option("spoke")
+    page.get_by_role("button", name="Record contact").click()
+    page.wait_for_load_state()
+    case_id = console.case_id(reference)
+    assert console.store.cases.get(case_id)["state"] == "contacted"
+    page.locator("#close-outcome").select_option("advice_given")
+    page.get_by_role("button", name="Close case").click()
+    page.wait_for_load_state()
+    assert console.store.cases.get(case_id)["state"] == "closed"
+    views = console.store.redis.xrange(console.store.keys.audit)
+    assert any(f.get("case_id") == case_id and f.get("by") == "robin-hale" for _, f in views)
+
+
+def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, console):
+    console.staff("sarah-whitfield", "sarah", Role.SUPERVISOR)
+    console.staff("late-officer", "late", Role.OFFICER, "dacorum", status=Availability.OFF_DUTY)
+    console.staff("cover-officer", "cover", Role.OFFICER, "broxbourne",
+                  status=Availability.OFF_DUTY)
+    supervisor = browser.new_context().new_page()
+    public = browser.new_context().new_page()
+    try:
+        sign_in(supervisor, console, "sarah")
+        supervisor.locator("[data-live-status][data-state='live']").wait_for(timeout=15_000)
+        waiting = supervisor.locator("tr[data-district='_all'] [data-metric='waiting']").first
+        before = int(waiting.inner_text() or 0)
+
+        # A member of the public reports through the public form; nobody is available.
+        public.goto(f"{console.intake_url}/report")
+        public.get_by_label("It happened to me").check()
+        public.get_by_label("Tell us what happened").fill("Spat at and called names in town.")
+        public.get_by_label("Race").check()
+        public.get_by_label("Or describe when").fill("This morning")
+        public.get_by_label("Postcode where it happened").fill("HP1 1AA")
+        public.get_by_label("I want to report anonymously").check()
+        public.get_by_role("button", name="Send report").click()
+        reference = public.locator("#reference").inner_text()
+
+        wait_for(lambda: int(waiting.inner_text() or 0) == before + 1, timeout=20,
+                 what="the waiting count to rise on the dashboard without a reload")
+        supervisor.screenshot(path=str(DOCS / "supervisor-dashboard.png"), full_page=True)
+
+        # The officer comes on duty: the offer shows up live too.
+        from shared import casework
+        from shared.casework import CaseworkDeps
+        from shared.messaging import CeleryPublisher, make_celery
+
+        deps = CaseworkDeps(console.store,
+                            CeleryPublisher(make_celery("e2e", console.settings)),
+                            console.settings)
+        casework.set_availability(deps, "late-officer", Availability.AVAILABLE)
+        wait_for(lambda: int(waiting.inner_text() or 0) == before, timeout=20,
+                 what="the waiting count to fall live when the offer is made")
+        case_id = console.case_id(reference)
+        assert console.store.cases.get(case_id)["officer"] == "late-officer"
+
+        # Reassign it to another officer from the supervisor's case view.
+        console.store.officers.set_status("cover-officer", Availability.AVAILABLE)
+        supervisor.goto(f"{console.console_url}/cases/{case_id}/view")
+        supervisor.get_by_label(re.compile("Reassign to")).select_option("cover-officer")
+        supervisor.get_by_role("button", name=re.compile("Reassign")).click()
+        supervisor.wait_for_load_state()
+        assert console.store.cases.get(case_id)["officer"] == "cover-officer"
+        log = console.store.cases.log(case_id)
+        assert any(e["type"] == "CaseReassigned" and e["by"] == "sarah-whitfield" for e in log)
+    finally:
+        supervisor.context.close()
+        public.context.close()
