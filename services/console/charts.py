@@ -12,8 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+
+from shared.store.dashboard import Activity
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 44
@@ -153,3 +158,51 @@ def outcome_chart(chart_id: str, title: str, summary: str,
                            weight="bold"))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# --- the supervisor dashboard's three charts ----------------------------------------------
+
+def dashboard_charts(activity: Activity, tz: ZoneInfo) -> dict[str, Any]:
+    """Arrivals, time to accept and offer outcomes over the last day (hours in `tz`), with
+    the numbers for the table beside them."""
+    hours = [datetime.fromtimestamp(activity.start + i * 3600, tz).strftime("%H:%M")
+             for i in range(activity.hours)]
+    offer = activity.medians(activity.offer_to_accept)
+    report = activity.medians(activity.report_to_accept)
+    outcomes = [(name.capitalize(), n) for name, n in activity.outcomes.items()]
+    rows = [{"hour": hour, "arrivals": activity.arrivals[i], "offer": offer[i],
+             "report": report[i], "accepted": len(activity.offer_to_accept[i])}
+            for i, hour in enumerate(hours)]
+    return {
+        "rows": rows, "outcomes": outcomes, "truncated": activity.truncated,
+        "arrivals": bar_chart("chart-arrivals", "Cases received per hour, last 24 hours",
+                              _arrivals_summary(activity, hours), hours,
+                              [Series("cases", activity.arrivals)]),
+        "accept": bar_chart("chart-accept", "Time to accept, median per hour, last 24 hours",
+                            _accept_summary(activity), hours,
+                            [Series("offer to acceptance", offer, PALETTE[0]),
+                             Series("report to acceptance", report, PALETTE[1])],
+                            fmt=seconds_text, steps=TIME_STEPS),
+        "outcomes_svg": outcome_chart(
+            "chart-outcomes", "Offer outcomes, last 24 hours",
+            ", ".join(f"{n} {name.lower()}" for name, n in outcomes) + ".", outcomes),
+    }
+
+
+def _arrivals_summary(activity: Activity, hours: Sequence[str]) -> str:
+    total = sum(activity.arrivals)
+    if not total:
+        return "No cases received."
+    busiest = max(range(activity.hours), key=lambda i: activity.arrivals[i])
+    return (f"{total} cases received. Busiest hour {hours[busiest]} with "
+            f"{activity.arrivals[busiest]}.")
+
+
+def _accept_summary(activity: Activity) -> str:
+    offer = [v for hour in activity.offer_to_accept for v in hour]
+    report = [v for hour in activity.report_to_accept for v in hour]
+    if not offer:
+        return "No offers accepted."
+    whole = activity.medians([offer, report])
+    return (f"{len(offer)} offers accepted; median {seconds_text(whole[0] or 0)} "
+            f"from offer and {seconds_text(whole[1] or 0)} from report.")

@@ -8,8 +8,9 @@ from the same snapshot, so the HTML and dashboard.js agree on every field name.
 The stream (one per open dashboard, on its own Redis client so no pooled connection is held):
 `retry: 3000` and a snapshot at once, then XREAD BLOCK on `events` from the newest id (or
 the browser's Last-Event-ID); any event that can change a number brings a new snapshot with
-`id:` = the stream id, at most one per `debounce` seconds; a comment line when nothing was
-written for `heartbeat` seconds; and the generator ends after `lifetime` so the server
+`id:` = the stream id, at most one per `debounce` seconds (and one every `refresh` seconds
+regardless: time alone moves SLA clocks and worker states); a comment line when nothing was
+written for `heartbeat` seconds; and after `lifetime` a `bye` event and the end, so the server
 thread is freed (EventSource reconnects by itself, resuming from the last id).
 
 Worker liveness, from existing records only (no broadcast, no extra writes by workers):
@@ -50,6 +51,7 @@ ALIVE_SECONDS = 10 * 60
 STALL_SECONDS = 2 * 60
 RETRY_MS = 3000
 SHARE_SECONDS = 1.0
+BATCH = 500                      # events read at once from the stream
 
 
 @dataclass
@@ -61,6 +63,7 @@ class LiveSources:
     block_ms: int = 15_000
     heartbeat: float = 15.0
     debounce: float = 0.5
+    refresh: float = 60.0
     lifetime: float = 300.0
     _shared: tuple[str, float, dict[str, Any]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -170,7 +173,7 @@ class SnapshotStream:
 
     def __init__(self, build: Callable[[str], dict[str, Any]], board: DashboardRepository,
                  *, last_event_id: str = "", block_ms: int = 15_000, heartbeat: float = 15.0,
-                 debounce: float = 0.5, lifetime: float = 300.0,
+                 debounce: float = 0.5, refresh: float = 60.0, lifetime: float = 300.0,
                  close: Callable[[], None] = lambda: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._build = build
@@ -179,6 +182,7 @@ class SnapshotStream:
         self._block_ms = block_ms
         self._heartbeat = heartbeat
         self._debounce = debounce
+        self._refresh = refresh
         self._lifetime = lifetime
         self._close = close
         self._clock = clock
@@ -200,21 +204,29 @@ class SnapshotStream:
         sent = written = self._clock()
         pending = ""
         while (now := self._clock()) < end:
-            if pending and now - sent >= self._debounce:
-                yield self._message(pending)
+            # Time alone changes some numbers (SLA at risk, a stalled worker, queue depths):
+            # without events, a fresh snapshot every `refresh` seconds.
+            if pending and now - sent >= self._debounce or now - sent >= self._refresh:
+                yield self._message(pending or last_id)
                 sent = written = self._clock()
                 pending = ""
                 continue
             wait = self._debounce - (now - sent) if pending else min(
-                self._block_ms / 1000, end - now, self._heartbeat - (now - written))
-            found = self._board.events_after(last_id, block_ms=int(max(wait, 0) * 1000) + 1)
+                self._block_ms / 1000, end - now, self._heartbeat - (now - written),
+                self._refresh - (now - sent))
+            found = self._board.events_after(last_id, block_ms=int(max(wait, 0) * 1000) + 1,
+                                             count=BATCH)
             if found:
-                last_id = found[-1][0]
+                # A full batch means a burst (or an old Last-Event-ID): what changed does not
+                # matter, only that something did, so skip to the newest event.
+                last_id = found[-1][0] if len(found) < BATCH \
+                    else self._board.latest_event_id()
                 if any(kind not in QUIET_EVENTS for _, kind in found):
                     pending = last_id
             if not pending and self._clock() - written >= self._heartbeat:
                 yield ": heartbeat\n\n"
                 written = self._clock()
+        yield "event: bye\ndata: {}\n\n"  # a planned end: the browser reconnects in RETRY_MS
 
     def _message(self, event_id: str) -> str:
         data = json.dumps(self._build(event_id), separators=(",", ":"))

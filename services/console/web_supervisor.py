@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from markupsafe import Markup
 
 from services.console import charts, live
 from services.console import handlers as h
@@ -38,7 +37,7 @@ from shared.domain.model import Priority
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable, redis_client
-from shared.store.dashboard import Activity, BrokerQueues, DashboardRepository
+from shared.store.dashboard import BrokerQueues, DashboardRepository
 from shared.store.routing import CaseActionError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +74,12 @@ def current_live() -> live.LiveSources:
     return cast(live.LiveSources, current_app.extensions[live.EXTENSION])
 
 
+def _charts() -> dict[str, Any]:
+    deps = current_deps()
+    return charts.dashboard_charts(deps.store.dashboard.activity(now=deps.clock()),
+                                   ZoneInfo(deps.force.timezone))
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 @bp.get("/dashboard")
@@ -90,14 +95,14 @@ def dashboard() -> ResponseReturnValue:
         "supervisor/dashboard.html", snap=snap, staff=staff, takers=_takers(staff),
         labels=labels, names={o.id: o.name for o in staff.values()},
         reasons={d.id: d.reason for d in deps.store.reads.dead_letters()},
-        charts=chart_set(deps), statuses=[a.value for a in Availability])
+        charts=_charts(), statuses=[a.value for a in Availability])
 
 
 @bp.get("/dashboard/charts")
 @page_for(*SUPERVISOR)
 def chart_panel() -> ResponseReturnValue:
     """The charts alone, for dashboard.js to refresh them every minute."""
-    return render_template("supervisor/_charts.html", charts=chart_set(current_deps()))
+    return render_template("supervisor/_charts.html", charts=_charts())
 
 
 @bp.get("/dashboard/stream")
@@ -112,7 +117,7 @@ def stream() -> ResponseReturnValue:
         lambda event_id: sources.snapshot(deps, event_id), board,
         last_event_id=request.headers.get("Last-Event-ID", "")[:50],
         block_ms=sources.block_ms, heartbeat=sources.heartbeat, debounce=sources.debounce,
-        lifetime=sources.lifetime, close=client.close)
+        refresh=sources.refresh, lifetime=sources.lifetime, close=client.close)
     return Response(iter(body), mimetype="text/event-stream",
                     headers={"X-Accel-Buffering": "no"})
 
@@ -203,52 +208,6 @@ def _problem(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("supervisor/problem.html", title=title, message=message), status
 
 
-# --- charts --------------------------------------------------------------------------------
-
-def chart_set(deps: h.ConsoleDeps) -> dict[str, Any]:
-    """The three charts of the last 24 hours, with the numbers for their tables."""
-    activity = deps.store.dashboard.activity(now=deps.clock())
-    tz = ZoneInfo(deps.force.timezone)
-    hours = [datetime.fromtimestamp(activity.start + i * 3600, tz).strftime("%H:%M")
-             for i in range(activity.hours)]
-    offer_m = activity.medians(activity.offer_to_accept)
-    report_m = activity.medians(activity.report_to_accept)
-    outcomes = [(label(k), n) for k, n in activity.outcomes.items()]
-    rows = [{"hour": hour, "arrivals": activity.arrivals[i], "accepted":
-             len(activity.offer_to_accept[i]), "offer": offer_m[i], "report": report_m[i]}
-            for i, hour in enumerate(hours)]
-    return {"rows": rows, "outcomes": outcomes, "truncated": activity.truncated,
-            "arrivals": _arrivals(activity, hours),
-            "accept": charts.bar_chart(
-                "chart-accept", "Time to accept, median per hour, last 24 hours",
-                _accept_summary(activity), hours,
-                [charts.Series("offer to acceptance", offer_m, charts.PALETTE[0]),
-                 charts.Series("report to acceptance", report_m, charts.PALETTE[1])],
-                fmt=charts.seconds_text, steps=charts.TIME_STEPS),
-            "outcomes_svg": charts.outcome_chart(
-                "chart-outcomes", "Offer outcomes, last 24 hours",
-                ", ".join(f"{n} {name.lower()}" for name, n in outcomes) + ".", outcomes)}
-
-
-def _arrivals(activity: Activity, hours: list[str]) -> Markup:
-    total = sum(activity.arrivals)
-    busiest = max(range(activity.hours), key=lambda i: activity.arrivals[i])
-    summary = f"{total} cases received." + (
-        f" Busiest hour {hours[busiest]} with {activity.arrivals[busiest]}." if total else "")
-    return charts.bar_chart("chart-arrivals", "Cases received per hour, last 24 hours",
-                            summary, hours, [charts.Series("cases", activity.arrivals)])
-
-
-def _accept_summary(activity: Activity) -> str:
-    offer = [v for hour in activity.offer_to_accept for v in hour]
-    report = [v for hour in activity.report_to_accept for v in hour]
-    if not offer:
-        return "No offers accepted."
-    whole = activity.medians([offer, report])
-    return (f"{len(offer)} offers accepted; median {charts.seconds_text(whole[0] or 0)} "
-            f"from offer and {charts.seconds_text(whole[1] or 0)} from report.")
-
-
 # --- presentation helpers (for the supervisor and admin templates) -------------------------
 
 def _takers(staff: dict[str, Officer]) -> list[Officer]:
@@ -279,10 +238,6 @@ def local_time(ts: Any) -> str:
         return ""
     tz = ZoneInfo(current_deps().force.timezone)
     return datetime.fromtimestamp(float(ts), tz).strftime("%a %d %b %H:%M")
-
-
-def iso(ts: Any) -> str:
-    return "" if ts in (None, "") else datetime.fromtimestamp(float(ts), UTC).isoformat()
 
 
 def duration(seconds: Any) -> str:
@@ -331,7 +286,7 @@ def account_first(submission: dict[str, Any]) -> dict[str, Any]:
 
 
 def helpers() -> dict[str, Any]:
-    return {"label": label, "priority": priority_label, "local_time": local_time, "iso": iso,
+    return {"label": label, "priority": priority_label, "local_time": local_time,
             "duration": duration, "district_name": district_name, "who": who,
             "event_label": event_label, "window_text": window_text,
             "account_first": account_first, "now": current_deps().clock()}

@@ -133,7 +133,7 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
     try:
         sign_in(supervisor, console, "sarah")
         supervisor.locator("[data-live-status][data-state='live']").wait_for(timeout=15_000)
-        waiting = supervisor.locator("tr[data-district='_all'] [data-metric='waiting']").first
+        waiting = supervisor.locator("[data-scope='force'] [data-metric='waiting_total']")
         before = int(waiting.inner_text() or 0)
 
         # A member of the public reports through the public form; nobody is available.

@@ -264,8 +264,27 @@ def test_the_stream_ignores_case_views_sends_heartbeats_and_ends(app, fake_store
     stream = stream_for(app, fake_store, heartbeat=0.05, lifetime=0.5)
     next(stream)
     fake_store.reads.record_view(offered, by="sam", now=time.time())
-    rest = list(stream)
-    assert rest and all(chunk == ": heartbeat\n\n" for chunk in rest)
+    *beats, last = list(stream)
+    assert beats and all(chunk == ": heartbeat\n\n" for chunk in beats)
+    assert last == "event: bye\ndata: {}\n\n"     # a planned end: the browser reconnects
+
+
+def test_without_events_a_fresh_snapshot_comes_every_refresh_interval(
+        app, fake_store, settings, staff, clock):
+    stream = stream_for(app, fake_store, refresh=0.05)
+    _, first = snapshot_of(next(stream))
+    fake_store.redis.lpush("notify", "a-message")        # no event says so
+    _, later = snapshot_of(next(stream))
+    assert (first["queues"]["notify"], later["queues"]["notify"]) == (0, 1)
+
+
+def test_a_burst_of_events_brings_one_snapshot_of_the_newest(app, fake_store):
+    stream = stream_for(app, fake_store)
+    next(stream)
+    for i in range(live.BATCH + 20):
+        fake_store.redis.xadd(fake_store.keys.events, {"type": "CaseReceived", "n": str(i)})
+    event_id, _ = snapshot_of(next(stream))
+    assert event_id == fake_store.dashboard.latest_event_id()
 
 
 def test_snapshots_carry_no_personal_data(app, fake_store, settings, staff, clock):

@@ -209,8 +209,11 @@
       apply(parseJSON(event.data));
       setStatus("live", "Live");
     });
-    source.addEventListener("open", function () { setStatus("live", "Live"); });
+    var planned = false;  // the server ends each stream after a few minutes, on purpose
+    source.addEventListener("bye", function () { planned = true; });
+    source.addEventListener("open", function () { planned = false; setStatus("live", "Live"); });
     source.addEventListener("error", function () {
+      if (planned && source.readyState === EventSource.CONNECTING) { planned = false; return; }
       if (source.readyState === EventSource.CLOSED) {  // refused (e.g. signed out): retry
         setStatus("reconnecting", "Reconnecting…");
         window.setTimeout(connect, retryDelay);
