@@ -1,5 +1,5 @@
-"""The staff console: the officers' and supervisors' JSON API (bearer tokens), health checks
-and a holding page; the web login, inbox pages and live dashboard come with later issues."""
+"""The staff console: sign-in, the officer inbox and case pages, the live supervisor
+dashboard, admin pages, and the same operations as a JSON API (bearer tokens)."""
 
 from __future__ import annotations
 
