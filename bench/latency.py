@@ -147,6 +147,8 @@ def _stack_summary(run: loadgen.Run, refs: list[str], arrivals: Arrivals, store:
     per: dict[str, list[float]] = {"email": [], "webhook": [], "all": [], "first": []}
     stages: dict[str, list[float]] = {"http_response": [], "to_offered": [],
                                       "offered_to_delivered": []}
+    offered_at: list[float] = []
+    delivered_at: list[float] = []
     for sample, ref in zip(run.samples, refs, strict=True):
         start = sample.start + run.wall_offset
         got = {ch: arrivals.first[ch].get(ref) for ch in ("email", "webhook")} if ref else {}
@@ -159,8 +161,10 @@ def _stack_summary(run: loadgen.Run, refs: list[str], arrivals: Arrivals, store:
         per["first"].append(min(times) - start if times else math.inf)
         if both:
             case = store.cases.get(store.cases.id_for_reference(ref) or "") or {}
+            delivered_at.append(max(times))
             if case.get("offered_at"):
                 offered = float(case["offered_at"])
+                offered_at.append(offered)
                 stages["http_response"].append(sample.service)
                 stages["to_offered"].append(offered - start)
                 stages["offered_to_delivered"].append(max(times) - offered)
@@ -172,7 +176,16 @@ def _stack_summary(run: loadgen.Run, refs: list[str], arrivals: Arrivals, store:
         "stages_median_ms": {name: round(statistics.median(v) * 1000, 1) if v else None
                              for name, v in stages.items()},
         "stages_p99": {name: summarise(v)["p99_ms"] for name, v in stages.items()},
+        "rates_per_s": {"offered (router)": _rate(offered_at),
+                        "delivered (notifier)": _rate(delivered_at)},
     }
+
+
+def _rate(times: list[float]) -> float | None:
+    """Events per second between the first and the last (how fast a stage drained)."""
+    if len(times) < 2 or max(times) <= min(times):
+        return None
+    return round((len(times) - 1) / (max(times) - min(times)), 1)
 
 
 def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
@@ -193,7 +206,7 @@ def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
             f"A report costs {cpu[0]} + {cpu[1]} + {cpu[2]} ms CPU in intake, router and "
             f"notifier, {sum(cpu) * RATE / 1000:.2f} cores at {RATE:.0f}/s before Redis and "
             "the sinks, on 2 CPUs that other work was also using (see machine.during_run).")
-        limits.append(_slowest_stage(med))
+        limits.append(_slowest_stage(med, stack["rates_per_s"]))
     return Outcome(
         name="latency", title="Submit → officer alert delivered at 50 reports/s",
         measured=_fmt(lat), baseline=f"{_fmt(base_lat)} (HTTP round trip only)",
@@ -214,7 +227,10 @@ def _outcome(options: Options, count: int, seconds: float, base: dict[str, Any],
     )
 
 
-def _slowest_stage(med: dict[str, float | None]) -> str:
+_STAGE_RATE = {"intake": "", "router": "offered (router)", "notifier": "delivered (notifier)"}
+
+
+def _slowest_stage(med: dict[str, float | None], rates: dict[str, float | None]) -> str:
     """Which service the backlog built in, from the median stage times."""
     http = med["http_response"] or 0.0
     stages = {"intake": http, "router": (med["to_offered"] or 0.0) - http,
@@ -227,8 +243,11 @@ def _slowest_stage(med: dict[str, float | None]) -> str:
                     "a fresh HTTP connection with about fourteen Redis round trips, "
                     f"{WORKER_CONCURRENCY} alerts at a time",
     }[slowest]
+    rate = rates.get(_STAGE_RATE[slowest])
+    drained = f"; it got through {rate}/s against {RATE:.0f}/s coming in" if rate else ""
     return f"Most of the time is spent waiting in the {slowest} ({stages[slowest]:.0f} ms " \
-           f"median): {why}."
+           f"median{drained}): {why}."
+
 
 
 def _fmt(summary: dict[str, Any]) -> str:

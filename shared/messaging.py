@@ -11,8 +11,10 @@ import logging
 from typing import Protocol
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from shared.config import Settings
+from shared.observability import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +33,18 @@ TASK_TIME_LIMIT = 60
 VISIBILITY_TIMEOUT = 15 * 60
 
 
-def make_celery(name: str, settings: Settings) -> Celery:
-    """A Celery app with the reliability settings every service shares."""
+def make_celery(name: str, settings: Settings, *, log_as: str = "") -> Celery:
+    """A Celery app with the reliability settings every service shares.
+
+    `log_as` (a worker's service name) makes the worker and beat log through our JSON
+    logging from their first line instead of Celery's own text format.
+    """
     app = Celery(name, broker=settings.broker, set_as_current=False)
+    if log_as:
+        def _logging(**_: object) -> None:
+            configure_logging(settings, log_as)
+
+        setup_logging.connect(_logging, weak=False)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -7,6 +7,6 @@ import at the bottom. Building the app connects to nothing.
 from shared.config import Settings
 from shared.messaging import make_celery
 
-celery_app = make_celery("liaison-notifier", Settings.from_env())
+celery_app = make_celery("liaison-notifier", Settings.from_env(), log_as="notifier")
 
 from services.notifier import tasks  # noqa: E402,F401  (registers the task on celery_app)

@@ -8,7 +8,7 @@ from shared.config import Settings
 from shared.messaging import SWEEP, SWEEP_QUEUE, make_celery
 
 settings = Settings.from_env()
-celery_app = make_celery("liaison-router", settings)
+celery_app = make_celery("liaison-router", settings, log_as="router")
 celery_app.conf.beat_schedule = {
     "sweep": {
         "task": SWEEP,
