@@ -126,7 +126,7 @@ def _districts_callback(ctx: click.Context, param: click.Parameter, value: Any) 
     return codes if param.multiple else codes[0]
 
 
-def _check_channels(urls: Iterable[str]) -> tuple[str, ...]:
+def check_channels(urls: Iterable[str]) -> tuple[str, ...]:
     for url in urls:
         if "://" not in url or any(c.isspace() for c in url):
             raise ValueError(f"{url!r} is not a notification URL, like mailto://name@host")
@@ -151,7 +151,7 @@ def _officer_options(update: bool) -> Callable[[Callable[..., Any]], Callable[..
         click.option("--role", type=click.Choice(ROLES), default=default("officer"),
                      show_default=not update),
         click.option("--email", callback=_checked(seed.check_email), default=default("")),
-        click.option("--channel", multiple=True, callback=_checked(_check_channels),
+        click.option("--channel", multiple=True, callback=_checked(check_channels),
                      help="An Apprise notification URL; repeat for more."),
         click.option("--shift", multiple=True, callback=_checked(seed.check_shifts),
                      help="Like 'mon-fri 08:00-16:00' (force time zone); repeat for more."
@@ -564,7 +564,7 @@ def _show_rota(ctx: click.Context, officer: Officer) -> None:
     tz = rt.tz
     click.echo(f"{officer.name} ({officer.id}), times in {tz.key}")
     for w in officer.rota.shifts:
-        click.echo(f"  shift  {_days(w.days)} {w.start:%H:%M}-{w.end:%H:%M}")
+        click.echo(f"  shift  {days_text(w.days)} {w.start:%H:%M}-{w.end:%H:%M}")
     for lv in officer.rota.leave:
         click.echo(f"  leave  {_local(lv.start, tz)} to {_local(lv.end, tz)}")
     if not officer.rota.shifts:
@@ -572,7 +572,7 @@ def _show_rota(ctx: click.Context, officer: Officer) -> None:
     click.echo(f"  on shift now: {_shift_now(officer.rota, rt.clock(), tz)}")
 
 
-def _days(days: Sequence[str]) -> str:
+def days_text(days: Sequence[str]) -> str:
     """('mon', 'tue', 'wed', 'fri') -> 'mon-wed,fri'."""
     runs: list[list[int]] = []
     for i in sorted(WEEKDAYS.index(d) for d in days):

@@ -25,7 +25,7 @@ from services.console import web_supervisor
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
 from shared import seed
-from shared.cli import _check_channels, _days
+from shared.cli import check_channels, days_text
 from shared.domain.officers import Availability, Officer, Role, new_officer_id
 from shared.domain.rota import Leave, Rota
 from shared.domain.weekly import resolve
@@ -133,7 +133,7 @@ def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None,
         "skills", ""))))
     capacity = c.run("capacity", lambda: seed.check_capacity(form.get("capacity", "").strip()))
     email = c.run("email", lambda: seed.check_email(form.get("email", "")))
-    channels = c.run("channels", lambda: _check_channels(lines("channels")))
+    channels = c.run("channels", lambda: check_channels(lines("channels")))
     shifts = c.run("shifts", lambda: seed.check_shifts(lines("shifts")))
     leave = c.run("leave", lambda: tuple(_leave(line, tz) for line in lines("leave")))
     status = c.run("status", lambda: seed.check_status(form.get("status", "")))
@@ -184,7 +184,7 @@ def form_values(officer: Officer, tz: ZoneInfo) -> MultiDict[str, str]:
         "skills": ", ".join(sorted(officer.skills)), "capacity": str(officer.capacity),
         "email": officer.email, "status": officer.status.value,
         "channels": "\n".join(officer.channels),
-        "shifts": "\n".join(f"{_days(w.days)} {w.start:%H:%M}-{w.end:%H:%M}"
+        "shifts": "\n".join(f"{days_text(w.days)} {w.start:%H:%M}-{w.end:%H:%M}"
                             for w in officer.rota.shifts),
         "leave": "\n".join(_leave_text(lv, tz) for lv in officer.rota.leave)})
     for code in officer.districts[1:]:

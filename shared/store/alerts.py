@@ -40,6 +40,11 @@ class AlertRepository:
         return [a for a in pipe.execute() if a]
 
     @translate_errors
+    def get(self, alert_id: str) -> dict[str, str] | None:
+        data: dict[str, str] = self._r.hgetall(self._keys.alert(alert_id))
+        return data or None
+
+    @translate_errors
     def acknowledge(self, alert_id: str, *, by: str, now: float) -> bool:
         """Mark an alert handled by a named supervisor; False if it was not open."""
         pipe = self._r.pipeline(transaction=True)

@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from shared.domain import events
+from shared.store.alerts import AlertRepository
 from shared.store.base import Keys, translate_errors
 from shared.store.notes import NoteRepository
 
@@ -166,6 +167,7 @@ class ReadRepository:
         self._keys = keys
         self._events_maxlen = events_maxlen
         self.notes = NoteRepository(client, keys, events_maxlen=events_maxlen)
+        self._alerts = AlertRepository(client, keys, events_maxlen=events_maxlen)
 
     # an officer's own work
     @translate_errors
@@ -377,19 +379,12 @@ class ReadRepository:
                                         kind or "", error or "", int(attempts or 0), at))
         return found
 
-    @translate_errors
     def open_alerts(self, limit: int = 200) -> list[dict[str, str]]:
         """Open alerts, newest first."""
-        ids = self._r.zrevrange(self._keys.open_alerts, 0, limit - 1)
-        pipe = self._r.pipeline(transaction=False)
-        for alert_id in ids:
-            pipe.hgetall(self._keys.alert(alert_id))
-        return [a for a in pipe.execute() if a]
+        return self._alerts.open(limit)
 
-    @translate_errors
     def alert(self, alert_id: str) -> dict[str, str] | None:
-        data: dict[str, str] = self._r.hgetall(self._keys.alert(alert_id))
-        return data or None
+        return self._alerts.get(alert_id)
 
     # the audit trail
     @translate_errors
