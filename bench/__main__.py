@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmarks, each against a baseline run alongside.")
     parser.add_argument("--quick", action="store_true",
-                        help="a ~1-minute smoke run (results in bench/results/tmp/quick)")
+                        help="a smoke run of a minute or so (results in bench/results/tmp/quick)")
     parser.add_argument("--only", default="",
                         help="comma-separated subset of: " + ",".join(BENCHMARKS))
     return parser
