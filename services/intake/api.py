@@ -18,6 +18,9 @@ from shared.schemas import CallbackSchema, ReceiptSchema, ReportSchema
 from shared.store import StoreUnavailable
 
 RETRY_AFTER_SECONDS = 30
+# Schema instances, built once: webargs would build a schema (and its nested ones) per
+# request from a class. Marshmallow schemas keep no per-load state, so sharing is safe.
+REPORT, CALLBACK, RECEIPT = ReportSchema(), CallbackSchema(), ReceiptSchema()
 _IDEM = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _IDEM_DOC = {
     "in": "header", "name": "Idempotency-Key", "required": False,
@@ -45,8 +48,8 @@ def _json_only() -> None:
 
 
 @blp.route("/reports", methods=["POST"])
-@blp.arguments(ReportSchema)
-@blp.response(201, ReceiptSchema)
+@blp.arguments(REPORT)
+@blp.response(201, RECEIPT)
 @blp.doc(parameters=[_IDEM_DOC], responses={str(k): {"description": v} for k, v in _ERRORS.items()})
 def post_report(data: dict[str, Any]) -> ResponseReturnValue:
     """Report a hate crime or incident.
@@ -57,8 +60,8 @@ def post_report(data: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/callbacks", methods=["POST"])
-@blp.arguments(CallbackSchema)
-@blp.response(201, ReceiptSchema)
+@blp.arguments(CALLBACK)
+@blp.response(201, RECEIPT)
 @blp.doc(parameters=[_IDEM_DOC], responses={str(k): {"description": v} for k, v in _ERRORS.items()})
 def post_callback(data: dict[str, Any]) -> ResponseReturnValue:
     """Ask a liaison officer to make contact for non-urgent advice."""

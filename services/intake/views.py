@@ -26,9 +26,9 @@ RATE_LIMIT_RETRY_AFTER = 60
 
 bp = Blueprint("pages", __name__)
 
-FORMS = {
-    CaseKind.REPORT: ("report.html", ReportSchema),
-    CaseKind.CALLBACK: ("callback.html", CallbackSchema),
+FORMS = {  # schema instances built once (they keep no per-load state)
+    CaseKind.REPORT: ("report.html", ReportSchema()),
+    CaseKind.CALLBACK: ("callback.html", CallbackSchema()),
 }
 STRAND_LABELS = {
     HateStrand.SEXUAL_ORIENTATION: "Sexual orientation",
@@ -109,7 +109,7 @@ def _submit(kind: CaseKind) -> ResponseReturnValue:
                                           and contact_is_blank(form)))
     payload = form_to_payload(form, drop_contact=drop_contact)
     try:
-        data = schema().load(payload)
+        data = schema.load(payload)
         receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form))
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
