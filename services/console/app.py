@@ -16,7 +16,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.console import api, login, web_admin, web_officer, web_supervisor
+from services.console import api, display, login, web_admin, web_officer, web_supervisor
 from services.console.auth import EXTENSION
 from services.console.handlers import ConsoleDeps
 from services.console.sessions import RedisSessionInterface
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     CSRFProtect(app).exempt(api.blp)  # bearer tokens, no cookies: nothing for a site to forge
     _register_pages(app, store)
     install_metrics(app, store, service="console")
-    for part in (login, web_officer, web_supervisor, web_admin):
+    for part in (display, login, web_officer, web_supervisor, web_admin):
         part.register(app)
     app.before_request(_start_request)
     app.after_request(_security_headers)

@@ -21,7 +21,6 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from services.console import web_supervisor
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
 from shared import seed
@@ -246,4 +245,3 @@ def audit() -> ResponseReturnValue:
                            filters=filters)
 
 
-bp.context_processor(web_supervisor.helpers)

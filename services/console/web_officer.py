@@ -10,8 +10,7 @@ the session (stored unsealed), so they never carry personal data — only fixed 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,6 @@ from flask import (
     Flask,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -34,8 +32,8 @@ from services.console import handlers as h
 from services.console import schemas as s
 from services.console.access import OFFICER, current_web_staff, page_for
 from services.console.auth import current_deps
+from services.console.display import label, local_time, windows_text
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
-from shared.domain.model import WEEKDAYS, Priority
 from shared.domain.officers import Availability
 from shared.sealing import SealingError
 from shared.store.routing import CaseActionError
@@ -51,14 +49,6 @@ FIELD_MESSAGES = {
     "outcome": "Choose an outcome.",
     "text": "Write a note of 1 to 5000 characters.",
     "status": "Choose available, away or off duty.",
-}
-LABELS = {  # wording where the code alone reads badly; anything else is humanised
-    "no_capacity": "No capacity for another case", "skills": "Needs skills I don't have",
-    "going_off_shift": "Going off shift", "in_person": "In person",
-    "spoke": "Spoke to them", "unsafe_to_continue": "Unsafe to continue",
-    "off_duty": "Off duty", "on_behalf": "On behalf of someone",
-    "third_party_centre": "Third-party reporting centre", "sms": "SMS (text message)",
-    "no_further_action": "No further action",
 }
 
 
@@ -210,108 +200,10 @@ def _was_offered_to_me(args: dict[str, Any]) -> bool:
 # --- presentation helpers (templates get them through the context processor) ---------------
 
 @bp.context_processor
-def _helpers() -> dict[str, Any]:
-    return {"label": label, "event_label": event_label, "priority": priority_label,
-            "local_time": local_time, "iso": iso, "duration": duration,
-            "windows": windows_text, "who": who, "district_name": district_name,
-            "long_date": long_date, "decline_reasons": DECLINE_REASONS,
-            "contact_channels": CONTACT_CHANNELS, "contact_outcomes": CONTACT_OUTCOMES,
-            "close_outcomes": CLOSE_OUTCOMES, "statuses": [a.value for a in Availability],
-            "until": until}
-
-
-def label(code: Any) -> str:
-    """A stored code in words: 'no_capacity' -> 'No capacity for another case'."""
-    text = str(code or "")
-    return LABELS.get(text) or text.replace("_", " ").capitalize()
-
-
-def event_label(kind: str) -> str:
-    """'OfferAccepted' -> 'Offer accepted'."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize()
-
-
-def priority_label(value: Any) -> str:
-    try:
-        return Priority(int(value)).label
-    except (TypeError, ValueError):
-        return "advice"
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_deps().force.timezone)
-
-
-def local_time(ts: Any) -> str:
-    """Epoch seconds as the force's local time, like 'Mon 12 Jan 14:05'."""
-    if ts in (None, ""):
-        return ""
-    return datetime.fromtimestamp(float(ts), _tz()).strftime("%a %d %b %H:%M")
-
-
-def iso(ts: Any) -> str:
-    """For <time datetime>: whole seconds (HTML allows at most three decimals)."""
-    return "" if ts in (None, "") else \
-        datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="seconds")
-
-
-def until(ts: Any) -> float | None:
-    """Seconds from now to epoch seconds `ts` (negative once passed)."""
-    return None if ts in (None, "") else float(ts) - current_deps().clock()
-
-
-def long_date(text: Any) -> str:
-    try:
-        return date.fromisoformat(str(text)).strftime("%a %d %b %Y")
-    except ValueError:
-        return str(text or "")
-
-
-def duration(seconds: Any) -> str:
-    """A span for people: '45 s', '12 min', '3 h 05 min'."""
-    left = abs(round(float(seconds or 0)))
-    if left < 60:
-        return f"{left} s"
-    if left < 3600:
-        return f"{left // 60} min"
-    return f"{left // 3600} h {left % 3600 // 60:02d} min"
-
-
-def _days(days: list[str]) -> str:
-    """['mon', 'tue', 'wed', 'fri'] -> 'Mon–Wed, Fri'."""
-    runs: list[list[int]] = []
-    for i in sorted(WEEKDAYS.index(d) for d in days if d in WEEKDAYS):
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    names = [[WEEKDAYS[i].title() for i in (run[0], run[-1])] for run in runs]
-    return ", ".join(a if a == b else f"{a}–{b}" for a, b in names)
-
-
-def windows_text(windows: Any) -> list[str]:
-    """Time windows (dicts) as text: 'Mon–Fri 18:00–21:00'; equal ends are 24 hours."""
-    return [f"{_days(list(w.get('days') or []))} " + (
-        ("all day" if w.get("start") == "00:00" else f"24 hours from {w.get('start')}")
-        if w.get("start") == w.get("end") else f"{w.get('start', '')}–{w.get('end', '')}")
-        for w in windows or [] if isinstance(w, dict)]
-
-
-def who(staff_id: Any) -> str:
-    """A staff id as a name (one read per id per request); '' is the system."""
-    if not staff_id:
-        return "System"
-    names: dict[str, str] = g.setdefault("officer_names", {})
-    if staff_id not in names:
-        names[staff_id] = current_deps().store.officers.raw(str(staff_id)).get("name") \
-            or str(staff_id)
-    return names[staff_id]
-
-
-def district_name(code: Any) -> str:
-    force = current_deps().force
-    return force.district(code).name if code and force.has_district(str(code)) \
-        else str(code or "")
+def _choices() -> dict[str, Any]:
+    return {"decline_reasons": DECLINE_REASONS, "contact_channels": CONTACT_CHANNELS,
+            "contact_outcomes": CONTACT_OUTCOMES, "close_outcomes": CLOSE_OUTCOMES,
+            "statuses": [a.value for a in Availability]}
 
 
 def _rota(deps: h.ConsoleDeps, staff: h.Staff) -> dict[str, Any]:
@@ -321,7 +213,7 @@ def _rota(deps: h.ConsoleDeps, staff: h.Staff) -> dict[str, Any]:
         return {"shifts": [], "leave": [], "next_change": None}
     now = datetime.fromtimestamp(deps.clock(), UTC)
     rota = officer.rota
-    change = rota.next_change(now, _tz())
+    change = rota.next_change(now, ZoneInfo(deps.force.timezone))
     return {"shifts": windows_text([w.to_dict() for w in rota.shifts]),
             "leave": [(local_time(lv.start.timestamp()), local_time(lv.end.timestamp()))
                       for lv in rota.leave if lv.end > now],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -33,7 +31,7 @@ from services.console import charts, live
 from services.console import handlers as h
 from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
-from shared.domain.model import Priority
+from services.console.display import LABELS, label
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable, redis_client
@@ -52,10 +50,6 @@ REFUSALS = {
     "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "Choose an officer who takes cases.",
 }
-LABELS = {"off_duty": "Off duty", "emergency_case": "Emergency reported",
-          "emergency_waiting": "Emergency waiting", "sla_breach": "SLA breached",
-          "long_wait": "Long wait", "dead_letter": "Could not be routed",
-          "officer_set_away": "Officer set away", "force_wide": "Force-wide"}
 
 
 def register(app: Flask) -> None:
@@ -220,76 +214,4 @@ def _name(officer_id: str) -> str:
     return officer.name if officer else officer_id or "routing"
 
 
-def label(code: Any) -> str:
-    text = str(code or "")
-    return LABELS.get(text) or text.replace("_", " ").capitalize()
 
-
-def priority_label(value: Any) -> str:
-    try:
-        return Priority(int(value)).label
-    except (TypeError, ValueError):
-        return "advice"
-
-
-def local_time(ts: Any) -> str:
-    """Epoch seconds as the force's local time, like 'Mon 12 Jan 14:05'."""
-    if ts in (None, ""):
-        return ""
-    tz = ZoneInfo(current_deps().force.timezone)
-    return datetime.fromtimestamp(float(ts), tz).strftime("%a %d %b %H:%M")
-
-
-def duration(seconds: Any) -> str:
-    """A span for people: '45 s', '12 min', '3 h 05 min'."""
-    left = abs(round(float(seconds or 0)))
-    if left < 60:
-        return f"{left} s"
-    if left < 3600:
-        return f"{left // 60} min"
-    return f"{left // 3600} h {left % 3600 // 60:02d} min"
-
-
-def district_name(code: Any) -> str:
-    force = current_deps().force
-    if code and force.has_district(str(code)):
-        return force.district(str(code)).name
-    return label(code) if code in LABELS else str(code or "")
-
-
-def who(staff_id: Any) -> str:
-    """A staff id as a name (one read per id per request); '' is the system."""
-    if not staff_id:
-        return "System"
-    names: dict[str, str] = g.setdefault("staff_names", {})
-    if staff_id not in names:
-        names[staff_id] = _name(str(staff_id))
-    return names[staff_id]
-
-
-def event_label(kind: str) -> str:
-    """'OfferAccepted' -> 'Offer accepted'."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize()
-
-
-def window_text(window: Any) -> str:
-    """A time window {days, start, end} as 'Mon, Tue, Wed 18:00–21:00'."""
-    days = ", ".join(str(d).title() for d in window.get("days") or [])
-    return f"{days} {window.get('start', '')}–{window.get('end', '')}".strip()
-
-
-def account_first(submission: dict[str, Any]) -> dict[str, Any]:
-    """The submission with the person's own words first."""
-    lead = [k for k in ("what_happened", "reason") if k in submission]
-    return {k: submission[k] for k in lead} | {k: v for k, v in submission.items()
-                                                 if k not in lead}
-
-
-def helpers() -> dict[str, Any]:
-    return {"label": label, "priority": priority_label, "local_time": local_time,
-            "duration": duration, "district_name": district_name, "who": who,
-            "event_label": event_label, "window_text": window_text,
-            "account_first": account_first, "now": current_deps().clock()}
-
-
-bp.context_processor(helpers)

@@ -18,14 +18,12 @@ from services.console.app import create_app
 from services.console.web_admin import form_values
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
-from shared.passwords import hash_password
 from shared.store import Store
 from tests.fakes import FakePublisher
 from tests.support.cases import add_staff, routed_case
+from tests.support.console import PASSWORD, hashed, signed_in
 
-PASSWORD = "Admin-pages-Test-2026"
 TZ = ZoneInfo("Europe/London")
-_hashed: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -41,22 +39,6 @@ def staff(fake_store: Store) -> None:
     add_staff(fake_store, "blake", "stevenage")
     add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
     add_staff(fake_store, "ada", role=Role.ADMIN)
-
-
-def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
-    """A client signed in through the real login form (an account made for the test)."""
-    if store.accounts.for_id(staff_id) is None:
-        if not _hashed:
-            _hashed[PASSWORD] = hash_password(PASSWORD)
-        store.accounts.create(staff_id, staff_id, _hashed[PASSWORD])
-    client = app.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
-    assert csrf, form
-    resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
-                                       "csrf_token": csrf.group(1)})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return client
 
 
 @pytest.fixture
@@ -191,7 +173,7 @@ def test_a_new_officer_is_added_and_an_id_cannot_be_taken_twice(ada, fake_store)
 # --- accounts ------------------------------------------------------------------------------
 
 def test_the_accounts_page_shows_logins_locks_and_disabled_ones(ada, fake_store):
-    fake_store.accounts.create("blake", "blake.b", _hashed[PASSWORD])
+    fake_store.accounts.create("blake", "blake.b", hashed(PASSWORD))
     fake_store.accounts.set_disabled("blake.b", True)
     fake_store.accounts.lock("ada", time.time() + 600)
     page = ada.get("/admin/accounts").get_data(as_text=True)

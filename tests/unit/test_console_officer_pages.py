@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.console import web_officer
+from services.console import display
 from services.console.app import create_app
 from shared import casework, passwords
 from shared.casework import DECLINE_REASONS, CaseworkDeps
@@ -32,6 +32,7 @@ from shared.store import Store
 from tests import payloads
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, route, routed_case
+from tests.support.console import page_token, signed_in
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\"\n    and a second, indented line"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -53,7 +54,6 @@ class Clock:
 
 # --- the app, signed-in clients --------------------------------------------------------------
 
-PASSWORD = "Officer-pages-Test-2026"
 
 
 @pytest.fixture(autouse=True)
@@ -82,21 +82,6 @@ def staff(fake_store: Store) -> None:
     add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
 
 
-def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
-    """A client signed in through the real login form (an account made for the test)."""
-    if store.accounts.for_id(staff_id) is None:
-        store.accounts.create(staff_id, staff_id, passwords.hash_password(PASSWORD))
-    # Not `with client:` — a context kept open by one client would serve another's request.
-    client = app.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
-    assert csrf, form
-    resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
-                                       "csrf_token": csrf.group(1)})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return client
-
-
 @pytest.fixture
 def alex(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
     return signed_in(app, fake_store, "alex")
@@ -116,11 +101,7 @@ def offered(fake_store: Store, settings: Settings, staff: None, clock: Clock) ->
 
 
 def token(client: FlaskClient) -> str:
-    """The CSRF token the layout puts in its meta tag."""
-    page = client.get("/inbox").get_data(as_text=True)
-    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    return page_token(client, "/inbox")
 
 
 def post(client: FlaskClient, url: str, **form: str) -> Any:
@@ -517,7 +498,7 @@ def test_the_static_files_are_served(alex):
     (3600, "1 h 00 min"), (-3725, "1 h 02 min"),
 ])
 def test_durations_read_like_people_speak(seconds, text):
-    assert web_officer.duration(seconds) == text
+    assert display.duration(seconds) == text
 
 
 @pytest.mark.parametrize(("window", "text"), [
@@ -529,4 +510,4 @@ def test_durations_read_like_people_speak(seconds, text):
     ({"days": ["sun"], "start": "00:00", "end": "00:00"}, "Sun all day"),
 ])
 def test_time_windows_read_as_text(window, text):
-    assert web_officer.windows_text([window]) == [text]
+    assert display.windows_text([window]) == [text]

@@ -19,15 +19,13 @@ from services.console import live
 from services.console.app import create_app
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
-from shared.passwords import hash_password
 from shared.store import Store
 from shared.store.dashboard import DashboardRepository
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, route, routed_case
+from tests.support.console import page_token, signed_in
 
-PASSWORD = "Supervisor-pages-Test-2026"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
-_hashed: dict[str, str] = {}
 
 
 class Clock:
@@ -63,22 +61,6 @@ def staff(fake_store: Store) -> None:
     add_staff(fake_store, "ada", role=Role.ADMIN)
 
 
-def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
-    """A client signed in through the real login form (an account made for the test)."""
-    if store.accounts.for_id(staff_id) is None:
-        if not _hashed:  # argon2 is slow on purpose: hash once for the whole module
-            _hashed[PASSWORD] = hash_password(PASSWORD)
-        store.accounts.create(staff_id, staff_id, _hashed[PASSWORD])
-    client = app.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
-    assert csrf, form
-    resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
-                                       "csrf_token": csrf.group(1)})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return client
-
-
 @pytest.fixture
 def sam(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
     return signed_in(app, fake_store, "sam")
@@ -93,10 +75,7 @@ def offered(fake_store: Store, settings: Settings, staff: None, clock: Clock) ->
 
 
 def token(client: FlaskClient) -> str:
-    page = client.get("/dashboard").get_data(as_text=True)
-    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    return page_token(client, "/dashboard")
 
 
 def post(client: FlaskClient, url: str, **form: str) -> Any:

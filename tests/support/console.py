@@ -1,0 +1,49 @@
+"""Signing in to the console through its real login form, for page tests."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from shared.passwords import hash_password
+from shared.store import Store
+
+PASSWORD = "Console-pages-Test-2026"
+_CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@cache
+def hashed(password: str) -> str:
+    return hash_password(password)  # argon2 is slow on purpose: once per password
+
+
+def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
+    """A client signed in through the real login form (an account made for the test)."""
+    if store.accounts.for_id(staff_id) is None:
+        store.accounts.create(staff_id, staff_id, hashed(PASSWORD))
+    # Not `with client:` — a context kept open by one client would serve another's request.
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    csrf = _CSRF_FIELD.search(form)
+    assert csrf, form
+    resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
+                                       "csrf_token": csrf.group(1)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return client
+
+
+def page_token(client: FlaskClient, page: str) -> str:
+    """The CSRF token the layout puts in its meta tag on `page`."""
+    found = _CSRF_META.search(client.get(page).get_data(as_text=True))
+    assert found, f"no CSRF token on {page}"
+    return found.group(1)
+
+
+def post_form(client: FlaskClient, page: str, url: str, **form: str) -> Any:
+    """Post a form the way the page would (with its CSRF token)."""
+    return client.post(url, data={"csrf_token": page_token(client, page), **form})
