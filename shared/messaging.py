@@ -7,7 +7,12 @@ left behind (DESIGN §7).
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import os
+import socket
+import uuid
 from typing import Protocol
 
 from celery import Celery
@@ -74,18 +79,46 @@ class Publisher(Protocol):
 
     def route_case(self, case_id: str) -> bool: ...
 
+    def route_message(self, case_id: str) -> tuple[str, str] | None: ...
+
     def deliver_notification(self, notification_id: str) -> bool: ...
 
 
 class CeleryPublisher:
     """Publishes task messages by name (services never import each other's tasks)."""
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, *, inline: bool = False) -> None:
         self._app = app
+        self._inline = inline  # the broker is the store's Redis: messages may ride scripts
+        self._origin = f"{socket.gethostname()}-{os.getpid()}"
 
     def route_case(self, case_id: str) -> bool:
         """Ask a router to assign the case; False (and a log line) if the broker refused."""
         return self._send(ASSIGN_CASE, ROUTE_QUEUE, case_id)
+
+    def route_message(self, case_id: str) -> tuple[str, str] | None:
+        """(queue key, message) for `router.assign_case(case_id)` exactly as kombu's Redis
+        transport would LPUSH it — so intake can enqueue it inside the script that stores
+        the case (one round trip, and no gap between stored and announced). None when the
+        broker is not the store's Redis."""
+        if self._inline is False:
+            return None
+        task_id = str(uuid.uuid4())
+        message = self._app.amqp.as_task_v2(task_id, ASSIGN_CASE, args=[case_id], kwargs={},
+                                            origin=self._origin)
+        body = json.dumps(message.body).encode()
+        envelope = {
+            "body": base64.b64encode(body).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": message.headers,
+            "properties": {
+                "correlation_id": task_id, "reply_to": "", "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": ROUTE_QUEUE},
+                "priority": 0, "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+        return ROUTE_QUEUE, json.dumps(envelope)
 
     def deliver_notification(self, notification_id: str) -> bool:
         """Ask a notifier to deliver a stored notification record."""

@@ -12,6 +12,9 @@ class FakePublisher:
         self.sent: list[tuple[str, str]] = []
         self.fail = fail
 
+    def route_message(self, case_id: str) -> tuple[str, str] | None:
+        return None  # tests see publishes in `sent`
+
     def route_case(self, case_id: str) -> bool:
         if self.fail:
             return False

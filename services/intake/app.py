@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
                       events_maxlen=settings.events_maxlen)
     if publisher is None:
-        publisher = CeleryPublisher(make_celery("liaison-intake", settings))
+        publisher = CeleryPublisher(make_celery("liaison-intake", settings),
+                                    inline=settings.broker == settings.redis_url)
     app.extensions["liaison"] = IntakeDeps(
         store=store, publisher=publisher, sealer=Sealer(settings.sealing_keys),
         force=load_force(settings.force_file or None), settings=settings)

@@ -118,13 +118,14 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
     fingerprint = hashlib.sha256(plain.encode()).hexdigest()
     idem = (idempotency_key, fingerprint, deps.settings.idempotency_ttl) \
         if idempotency_key else None
+    message = deps.publisher.route_message(case.id)  # enqueued by the store script itself
     for _ in range(5):
         alert = emergency_alert(case) if result.emergency else None
         notices = notifications_for(case)
         outcome, seen = deps.store.cases.create(
             case, sealed, outbox_due=now + deps.settings.outbox_grace_seconds,
             accept_due=now + deps.settings.sla_accept_seconds(int(case.priority)),
-            idempotency=idem, alert=alert, notifications=notices)
+            idempotency=idem, alert=alert, notifications=notices, route_message=message)
         if outcome is not CreateOutcome.REFERENCE_TAKEN:
             break
         case = with_new_reference(case)
@@ -137,7 +138,8 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
     logger.info("case received", extra={"case_id": case.id, "kind": kind.value,
                                         "priority": result.priority.label,
                                         "district": placement.district or "force"})
-    deps.publisher.route_case(case.id)
+    if message is None:
+        deps.publisher.route_case(case.id)
     for notice in notices:  # emergencies at once; the acknowledgement can ride the sweeper
         if notice.kind is Kind.EMERGENCY:
             deps.publisher.deliver_notification(notice.id)

@@ -10,6 +10,8 @@
 --       12 accept-SLA due time, 13 notification records (JSON list of flat objects),
 --       14 notification due time
 -- Extra keys derived from the prefix ARGV[15]: sla:accept, notify:outbox, notification:{id}
+--       16 broker queue key and 17 the router's task message ("" = intake publishes it
+--       after the script): LPUSHed here, the case is announced in the same atomic step.
 local case_key, log_key, ref_key, events_key, outbox_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local idem_key, alert_key, alerts_key = KEYS[6], KEYS[7], KEYS[8]
 local case_id, reference, idem_value = ARGV[1], ARGV[2], ARGV[3]
@@ -49,5 +51,8 @@ redis.call("ZADD", P .. "sla:accept", ARGV[12], case_id)
 for _, n in ipairs(cjson.decode(ARGV[13])) do
   redis.call("HSET", P .. "notification:" .. n["id"], unpack(flat(n)))
   redis.call("ZADD", P .. "notify:outbox", ARGV[14], n["id"])
+end
+if ARGV[16] ~= "" and ARGV[17] ~= "" then
+  redis.call("LPUSH", ARGV[16], ARGV[17])
 end
 return {"created", ""}

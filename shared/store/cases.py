@@ -43,9 +43,10 @@ class CaseRepository:
     def create(self, case: Case, sealed: str, *, outbox_due: float, accept_due: float,
                idempotency: tuple[str, str, int] | None = None,
                alert: Alert | None = None, notifications: Sequence[Notification] = (),
+               route_message: tuple[str, str] | None = None,
                ) -> tuple[CreateOutcome, DuplicateSubmission | None]:
         """Write the case, its first event, outbox entry, idempotency key, accept-SLA clock,
-        alert and notification records at once.
+        alert, notification records and (when given) the router's task message at once.
 
         `idempotency` is (key, body fingerprint, ttl seconds).
         """
@@ -73,7 +74,7 @@ class CaseRepository:
                   json.dumps(fields), json.dumps(event),
                   json.dumps(alert.fields()) if alert else "", f"{accept_due:.6f}",
                   json.dumps([n.fields() for n in notifications]), f"{outbox_due:.6f}",
-                  k.prefix],
+                  k.prefix, *(route_message or ("", ""))],
         )
         outcome = CreateOutcome(result[0])
         if outcome is CreateOutcome.DUPLICATE:

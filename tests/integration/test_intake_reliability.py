@@ -90,7 +90,7 @@ def _broker_messages(client: redis.Redis, queue: str) -> list[dict]:
 def test_a_canary_in_a_report_reaches_no_plaintext_sink(redis_url, tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     settings = _settings(redis_url, tmp_path)
-    publisher = CeleryPublisher(make_celery("liaison-intake-test", settings))
+    publisher = CeleryPublisher(make_celery("liaison-intake-test", settings), inline=True)
     app = create_app(settings, publisher=publisher)
     client = app.test_client()
     report = payloads.report(

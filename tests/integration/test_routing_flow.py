@@ -33,7 +33,9 @@ class Stack:
                              LIAISON_WEBHOOK_SECRET=SECRET, **overrides)
         self.settings = Settings.from_env(self.env)
         self.store = Store(redis_client(redis_url))
-        self.publisher = CeleryPublisher(make_celery("test-publisher", self.settings))
+        # inline: intake enqueues the router's message inside its store script, as deployed
+        self.publisher = CeleryPublisher(make_celery("test-publisher", self.settings),
+                                         inline=True)
         self.deps = CaseworkDeps(self.store, self.publisher, self.settings)
         self.processes = [
             CeleryProcess.worker("services.router.celery_app", "route,sweep", self.env, tmp_path,
