@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import own_children
-from shared.devredis import free_port
-from tests.support.processes import ROOT, run_intake
+from tests.support.processes import run_intake, run_web
 from tests.support.stack import stack_env
 
 # run_intake starts gunicorn with 2 sync workers; the baseline gets the same (checked at run
@@ -31,25 +25,11 @@ def intake(redis_url: str, tmp: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def baseline(redis_url: str, tmp: Path) -> Iterator[str]:
-    """bench.baseline_app under gunicorn with intake's worker count; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, **stack_env(redis_url, tmp)}
-    log = (tmp / f"baseline-{port}.log").open("wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(GUNICORN_WORKERS), "bench.baseline_app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    """bench.baseline_app under gunicorn, started exactly as intake is; yields its URL."""
+    run = contextlib.contextmanager(run_web)
+    with run("bench.baseline_app:create_app()", stack_env(redis_url, tmp), tmp,
+             workers=GUNICORN_WORKERS) as url:
+        yield url
 
 
 def workers_of(app: str) -> int:
@@ -57,16 +37,3 @@ def workers_of(app: str) -> int:
     masters = own_children("gunicorn", app)
     pids = {p.pid for p in masters}
     return sum(1 for p in masters if p.ppid() in pids)
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"baseline gunicorn exited with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                time.sleep(0.5)  # the workers boot just after the master binds
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"baseline gunicorn did not listen on {port} in {timeout}s")

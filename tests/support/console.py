@@ -6,15 +6,26 @@ import re
 from functools import cache
 from typing import Any
 
+import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 
+from shared import passwords
 from shared.passwords import hash_password
 from shared.store import Store
 
 PASSWORD = "Console-pages-Test-2026"
+CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
 _CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2's cheapest parameters for tests that sign in often: the same code, milliseconds
+    instead of a quarter second (one test checks the real parameters)."""
+    monkeypatch.setattr(passwords, "_hasher", CHEAP)
+    monkeypatch.setattr(passwords, "_dummy_hash", None)
 
 
 @cache

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import fakeredis
 import pytest
-from argon2 import PasswordHasher, profiles
 from flask import Flask, Response, session
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
@@ -30,6 +29,7 @@ from shared.domain.officers import Officer, Role
 from shared.store import Store
 from tests.fakes import FakePublisher
 from tests.support.cases import add_staff, routed_case
+from tests.support.console import use_cheap_hashing
 
 PASSWORD = "correct horse battery"
 ROLES = ("anonymous", "officer", "other_officer", "supervisor", "admin")
@@ -105,8 +105,7 @@ def expected(rule: Rule, role: str) -> Expect:
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
-    monkeypatch.setattr(passwords, "_dummy_hash", None)
+    use_cheap_hashing(monkeypatch)
 
 
 @dataclass

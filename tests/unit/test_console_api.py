@@ -21,21 +21,10 @@ from shared.sealing import Sealer, new_key
 from shared.store import Store, redis_client
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, create_case, routed_case
+from tests.support.world import Clock
 
 NOTE_CANARY = "NOTE-CANARY-Wren-5521"
 
-
-class Clock:
-    """The app's clock, moved by hand (starts at the real time: stream ids use it)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -51,7 +40,7 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(time.time())  # the real time: stream ids follow Redis's clock
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher, profiles
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from flask import Flask, Response, session
 from flask.testing import FlaskClient
@@ -32,35 +32,22 @@ from shared.seed import DEMO_OFFICERS, read_roster, save_officer, seed_demo
 from shared.store import Store, redis_client
 from tests.fakes import FakePublisher
 from tests.support.cases import add_staff
+from tests.support.console import CHEAP, use_cheap_hashing
+from tests.support.world import Clock
 
 PASSWORD = "correct horse battery"
-CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
-
-class Clock:
-    """The app's clock, moved by hand (starts at the real time: stream ids use it)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2's cheapest parameters: the same code, milliseconds instead of a quarter second."""
-    monkeypatch.setattr(passwords, "_hasher", CHEAP)
-    monkeypatch.setattr(passwords, "_dummy_hash", None)
+    use_cheap_hashing(monkeypatch)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(time.time())  # the real time: stream ids follow Redis's clock
 
 
 @pytest.fixture

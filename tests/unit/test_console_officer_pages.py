@@ -12,13 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from services.console import display
 from services.console.app import create_app
-from shared import casework, passwords
+from shared import casework
 from shared.casework import DECLINE_REASONS, CaseworkDeps
 from shared.config import Settings
 from shared.domain.cases import Placement, new_case
@@ -32,24 +31,13 @@ from shared.store import Store
 from tests import payloads
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, route, routed_case
-from tests.support.console import page_token, signed_in
+from tests.support.console import page_token, signed_in, use_cheap_hashing
+from tests.support.world import Clock
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\"\n    and a second, indented line"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
 
-
-class Clock:
-    """The app's clock, moved by hand (starts at the real time: stream ids use it)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 # --- the app, signed-in clients --------------------------------------------------------------
@@ -59,13 +47,12 @@ class Clock:
 @pytest.fixture(autouse=True)
 def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters: these tests sign in often and are not about hashing."""
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    use_cheap_hashing(monkeypatch)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(time.time())  # the real time: stream ids follow Redis's clock
 
 
 @pytest.fixture

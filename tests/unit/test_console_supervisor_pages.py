@@ -24,26 +24,15 @@ from shared.store.dashboard import DashboardRepository
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, route, routed_case
 from tests.support.console import page_token, signed_in
+from tests.support.world import Clock
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 
 
-class Clock:
-    """The app's clock, moved by hand (starts at the real time: stream ids use it)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(time.time())  # the real time: stream ids follow Redis's clock
 
 
 @pytest.fixture

@@ -19,19 +19,12 @@ from tests import payloads
 from tests.conftest import CANARY
 from tests.fakes import FakePublisher
 from tests.fakes_notifier import FakeChannel, save_case, save_notification, save_staff
+from tests.support.world import Clock
 
 # Monday 23 November 2026, 19:00 in London (GMT): inside the payloads' Mon-Wed 18:00-21:00.
 MONDAY_7PM = datetime(2026, 11, 23, 19, 0, tzinfo=UTC).timestamp()
 MONDAY_10PM = datetime(2026, 11, 23, 22, 0, tzinfo=UTC).timestamp()
 TUESDAY_6PM = datetime(2026, 11, 24, 18, 0, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
