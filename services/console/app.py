@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 
-from flask import Flask, Response, g, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.console import api, display, login, web_admin, web_officer, web_supervisor
 from services.console.auth import EXTENSION
@@ -29,11 +27,10 @@ from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, StoreUnavailable, redis_client
+from shared.web import harden
 
 logger = logging.getLogger(__name__)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 class OrderedJSON(DefaultJSONProvider):
@@ -66,9 +63,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         # check demands; the session-bound token and SameSite=Lax cookie protect instead.
         WTF_CSRF_SSL_STRICT=False,
     )
-    if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     if store is None:
         store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
                       events_maxlen=settings.events_maxlen)
@@ -91,8 +85,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     install_metrics(app, store, service="console")
     for part in (display, login, web_officer, web_supervisor, web_admin):
         part.register(app)
-    app.before_request(_start_request)
-    app.after_request(_security_headers)
+    harden(app, settings, who=lambda: g.staff.id if g.get("staff") else "")
     return app
 
 
@@ -118,28 +111,3 @@ def _register_pages(app: Flask, store: Store) -> None:
         except StoreUnavailable:
             return {"status": "unavailable", "redis": "unreachable"}, 503
         return {"status": "ok", "redis": "ok"}, 200
-
-
-def _start_request() -> None:
-    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-    g.started = time.perf_counter()
-
-
-def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"  # staff data: never in any cache
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    if request.path not in ("/healthz", "/readyz"):
-        staff = g.get("staff")
-        logger.info("request", extra={
-            "request_id": g.get("request_id"), "method": request.method,
-            "path": request.url_rule.rule if request.url_rule else "unmatched",
-            "status": response.status_code, "staff_id": staff.id if staff else "",
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-        })
-    return response

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.intake import api, views
 from services.intake.handlers import IntakeDeps
@@ -22,12 +19,12 @@ from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
+from shared.web import CSP, harden
 
 logger = logging.getLogger(__name__)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 # Swagger UI sets a few inline styles; the API docs page has no personal data.
+DOCS = "/api/v1/docs"
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
@@ -60,10 +57,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         TESTING=settings.env == "test",
         DEBUG=settings.debug,
     )
-    if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
-
     if store is None:
         store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
                       events_maxlen=settings.events_maxlen)
@@ -91,33 +84,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     views.register_error_pages(app, api_ext.handle_http_exception)
 
     install_metrics(app, store, service="intake")
-    app.before_request(_start_request)
-    app.after_request(_security_headers)
+    harden(app, settings, csp=lambda path: DOCS_CSP if path.startswith(DOCS) else CSP,
+           cacheable=("/static/", "/api/v1/docs/assets/"))
     return app
-
-
-def _start_request() -> None:
-    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-    g.started = time.perf_counter()
-
-
-def _security_headers(response: Response) -> Response:
-    docs = request.path.startswith("/api/v1/docs")
-    response.headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if not request.path.startswith(("/static/", "/api/v1/docs/assets/")):
-        response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    if request.path not in ("/healthz", "/readyz", "/metrics") \
-            and not request.path.startswith("/static/"):
-        logger.info("request", extra={
-            "request_id": g.get("request_id"), "method": request.method,
-            "path": request.url_rule.rule if request.url_rule else "unmatched",
-            "status": response.status_code,
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-        })
-    return response
