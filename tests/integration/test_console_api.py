@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from services.console.app import create_app
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
 from shared.messaging import ASSIGN_CASE, DELIVER_NOTIFICATION
-from shared.store import Store, redis_client
+from shared.store import Store
 from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, routed_case
 
@@ -22,24 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def real_settings(redis_url: str, tmp_path: Path) -> Settings:
-    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path)
-
-
-@pytest.fixture
-def store(real_settings: Settings) -> Store:
-    return Store(redis_client(real_settings.redis_url), prefix=real_settings.key_prefix)
-
-
-@pytest.fixture
 def app(real_settings: Settings, publisher: FakePublisher) -> Flask:
     return create_app(real_settings, publisher=publisher)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -13,7 +12,6 @@ from services.intake.app import create_app
 from shared.config import Settings
 from shared.domain.references import normalise_reference
 from shared.sealing import Sealer
-from shared.store import Store, redis_client
 from tests import payloads
 from tests.fakes import FakePublisher
 
@@ -21,24 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def real_settings(redis_url: str, tmp_path) -> Settings:
-    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path, rate_limit="1000 per minute")
-
-
-@pytest.fixture
 def app(real_settings: Settings, publisher: FakePublisher) -> Flask:
     return create_app(real_settings, publisher=publisher)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
-
-
-@pytest.fixture
-def store(real_settings: Settings) -> Store:
-    return Store(redis_client(real_settings.redis_url), prefix=real_settings.key_prefix)
 
 
 def post(client: FlaskClient, path: str, body: object, **headers: str):

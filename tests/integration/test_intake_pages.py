@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from services.intake.app import create_app
 from shared.config import Settings
-from shared.store import Store, redis_client
 from tests.fakes import FakePublisher
 from tests.forms import callback_form, hidden_fields, report_form
 
@@ -18,24 +15,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def real_settings(redis_url: str, tmp_path) -> Settings:
-    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path, rate_limit="1000 per minute")
-
-
-@pytest.fixture
 def app(real_settings: Settings) -> Flask:
     return create_app(real_settings, publisher=FakePublisher())
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
-
-
-@pytest.fixture
-def store(real_settings: Settings) -> Store:
-    return Store(redis_client(real_settings.redis_url), prefix=real_settings.key_prefix)
 
 
 def submit(client: FlaskClient, path: str, fields: dict):

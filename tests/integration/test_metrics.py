@@ -4,7 +4,6 @@ Redis unreachable, and gunicorn workers adding up their counts in multiprocess m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,25 +37,8 @@ def sample(samples: Samples, name: str, **labels: str) -> float | None:
 
 
 @pytest.fixture
-def real_settings(redis_url: str, tmp_path: Path) -> Settings:
-    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path,
-                              rate_limit="1000 per minute")
-
-
-@pytest.fixture
-def store(real_settings: Settings) -> Store:
-    return Store(redis_client(real_settings.redis_url), prefix=real_settings.key_prefix)
-
-
-@pytest.fixture
 def app(real_settings: Settings, publisher: FakePublisher) -> Flask:
     return create_app(real_settings, publisher=publisher)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
 
 
 def test_a_routed_case_nobody_can_take_shows_in_the_waiting_gauges(
