@@ -1,118 +1,20 @@
-"""`liaison`: manage officers and staff, console logins, API tokens and sealing keys.
+"""`liaison officers ...`: officers and staff, rotas, leave, status, CSV import, eligibility."""
 
-An entry point: commands parse options, delegate to `shared.seed` (value checks, the roster
-format, `save_officer`) and the store, and print. Settings come from `Settings.from_env()`
-unless a test passes a ready `Runtime` as `obj`.
-"""
 
-from __future__ import annotations
-
-import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
-from urllib.parse import urlparse
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from shared import passwords, seed
-from shared.config import ConfigError, Settings
+from shared import seed
+from shared.cli.base import ROLES, STATUSES, _checked, _officer, _rt, _table, days_text, main
 from shared.domain.officers import Availability, Officer, Role, eligibility, new_officer_id
 from shared.domain.rota import Leave, Rota
-from shared.domain.weekly import WEEKDAYS, resolve
-from shared.geography import Force, GeographyError, load_force
-from shared.sealing import new_key
-from shared.store import Store, StoreUnavailable, redis_client
-from shared.store.accounts import Account, AccountError
+from shared.domain.weekly import resolve
 from shared.store.officers import OfficerHasCases
-
-T = TypeVar("T")
-ROLES = [r.value for r in Role]
-STATUSES = [a.value for a in Availability]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Runtime:
-    """What commands need, built on first use (so `liaison keys` reads no settings)."""
-
-    settings: Settings | None = None
-    store: Store | None = None
-    clock: Callable[[], datetime] = _utcnow
-    _force: Force | None = field(default=None, repr=False)
-
-    def get_settings(self) -> Settings:
-        if self.settings is None:
-            self.settings = Settings.from_env()
-        return self.settings
-
-    def get_store(self) -> Store:
-        if self.store is None:
-            s = self.get_settings()
-            self.store = Store(redis_client(s.redis_url), prefix=s.key_prefix,
-                               events_maxlen=s.events_maxlen)
-        return self.store
-
-    @property
-    def force(self) -> Force:
-        if self._force is None:
-            self._force = load_force(self.get_settings().force_file or None)
-        return self._force
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.force.timezone)
-
-    def redis_where(self) -> str:
-        """The Redis URL without any password, for error messages."""
-        url = urlparse(self.settings.redis_url if self.settings else "")
-        host = url.hostname or url.path or "?"
-        return f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}"
-
-
-class _Liaison(click.Group):
-    """Turns start-up failures into one clear line and an exit status."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ConfigError, GeographyError) as exc:
-            click.echo(f"liaison: {exc}", err=True)
-            raise click.exceptions.Exit(2) from None
-        except StoreUnavailable as exc:
-            where = ctx.find_object(Runtime)
-            click.echo(f"liaison: cannot reach Redis at {where.redis_where() if where else '?'}"
-                       f" ({exc}); is it running? (`make run` starts one)", err=True)
-            raise click.exceptions.Exit(1) from None
-
-
-@click.group(cls=_Liaison, name="liaison")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """Liaison administration: officers, rotas, console logins, API tokens and keys."""
-    ctx.ensure_object(Runtime)
-
-
-def _rt(ctx: click.Context) -> Runtime:
-    return ctx.ensure_object(Runtime)
-
-
-# option callbacks: shared.seed's checks, reported against the option that was given
-
-def _checked(check: Callable[[Any], T]) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if value is None or value == ():
-            return value
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-    return callback
 
 
 def _districts_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -170,14 +72,6 @@ def _officer_options(update: bool) -> Callable[[Callable[..., Any]], Callable[..
 @main.group()
 def officers() -> None:
     """Officers and staff: list, add, update, remove, rotas, leave, status, import."""
-
-
-def _officer(ctx: click.Context, officer_id: str) -> Officer:
-    officer = _rt(ctx).get_store().officers.get(officer_id)
-    if officer is None:
-        raise click.ClickException(f"no officer with id {officer_id!r} "
-                                   "(`liaison officers list` shows the ids)")
-    return officer
 
 
 def _save(ctx: click.Context, officer: Officer) -> bool:
@@ -398,137 +292,6 @@ def eligible(ctx: click.Context, district: str | None,
     click.echo(f"\n{ready} of {len(rows)} officers eligible now{where}")
 
 
-@main.command("token")
-@click.argument("officer_id", metavar="ID")
-@click.pass_context
-def token(ctx: click.Context, officer_id: str) -> None:
-    """Issue an API token for an officer or supervisor (replaces their old one)."""
-    officer = _officer(ctx, officer_id)
-    if officer.role is Role.ADMIN:
-        raise click.ClickException("API tokens are for officers and supervisors, not admins")
-    issued = _rt(ctx).get_store().officers.issue_token(officer_id)
-    click.echo(issued)
-    click.echo(f"API token for {officer.name} ({officer_id}). It is shown only now: only its "
-               "hash is stored. Issuing another replaces it.", err=True)
-
-
-@main.group()
-def accounts() -> None:
-    """Console logins: create, reset-password, disable, enable, list."""
-
-
-_username_argument = click.argument("username", metavar="USERNAME",
-                                    callback=_checked(passwords.check_username))
-_password_stdin_option = click.option(
-    "--password-stdin", is_flag=True,
-    help="Read the password from the first line of standard input instead of asking.")
-
-
-def _new_password(username: str, from_stdin: bool) -> str:
-    """A password that meets the policy (shared.passwords): read from stdin, or asked twice."""
-    def check(text: str) -> str:
-        try:
-            return passwords.check_password(text, username)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
-
-    if from_stdin:
-        try:
-            return check(sys.stdin.readline().rstrip("\r\n"))
-        except click.BadParameter as exc:
-            raise click.ClickException(f"password refused: {exc.message}") from None
-    return str(click.prompt("New password", hide_input=True, value_proc=check,
-                            confirmation_prompt="Repeat the password"))
-
-
-def _account(ctx: click.Context, username: str) -> Account:
-    account = _rt(ctx).get_store().accounts.by_username(username)
-    if account is None:
-        raise click.ClickException(f"no console login {username!r} "
-                                   "(`liaison accounts list` shows them)")
-    return account
-
-
-@accounts.command("create")
-@click.option("--id", "officer_id", required=True, help="The staff member's id.")
-@click.option("--username", required=True, callback=_checked(passwords.check_username),
-              help="3-40 lower-case letters, digits and '._-'.")
-@_password_stdin_option
-@click.pass_context
-def create_account(ctx: click.Context, officer_id: str, username: str,
-                   password_stdin: bool) -> None:
-    """Give an officer, supervisor or admin a console login (asks for the password twice)."""
-    officer = _officer(ctx, officer_id)
-    store = _rt(ctx).get_store()
-    existing = store.accounts.for_id(officer_id)
-    if existing is not None:
-        raise click.ClickException(f"{officer.name} already signs in as "
-                                   f"{existing.username!r}; use reset-password")
-    if store.accounts.by_username(username) is not None:
-        raise click.BadParameter(f"{username!r} is taken", param_hint="'--username'")
-    password = _new_password(username, password_stdin)
-    try:
-        store.accounts.create(officer_id, username, passwords.hash_password(password))
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{officer.name} ({officer.role.value}) can now sign in as {username}")
-
-
-@accounts.command("reset-password")
-@_username_argument
-@_password_stdin_option
-@click.pass_context
-def reset_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
-    """Set a new password: ends the login's sessions and lifts any lock."""
-    account = _account(ctx, username)
-    password = _new_password(username, password_stdin)
-    _rt(ctx).get_store().accounts.set_password(username, passwords.hash_password(password))
-    click.echo(f"new password set for {username} ({account.name}); their sessions have ended")
-
-
-@accounts.command("disable")
-@_username_argument
-@click.pass_context
-def disable_account(ctx: click.Context, username: str) -> None:
-    """Stop a login from signing in; its sessions end at once."""
-    account = _account(ctx, username)
-    _rt(ctx).get_store().accounts.set_disabled(username, True)
-    click.echo(f"disabled {username} ({account.name}); their sessions have ended")
-
-
-@accounts.command("enable")
-@_username_argument
-@click.pass_context
-def enable_account(ctx: click.Context, username: str) -> None:
-    """Let a disabled login sign in again (with its existing password)."""
-    account = _account(ctx, username)
-    _rt(ctx).get_store().accounts.set_disabled(username, False)
-    click.echo(f"enabled {username} ({account.name})")
-
-
-@accounts.command("list")
-@click.pass_context
-def list_accounts(ctx: click.Context) -> None:
-    """Every console login: who it belongs to, and whether it is disabled or locked."""
-    rt = _rt(ctx)
-    store, now = rt.get_store(), rt.clock()
-    rows = []
-    for a in store.accounts.all():
-        locked = store.accounts.locked_until(a.username) - now.timestamp()
-        state = "disabled" if a.disabled else \
-            f"locked for {int(locked // 60) + 1} min" if locked > 0 else "active"
-        rows.append([a.username, a.id, a.name, a.role.value, state])
-    _table(["USERNAME", "ID", "NAME", "ROLE", "LOGIN"], rows)
-
-
-@main.command("keys")
-def keys() -> None:
-    """Print a new Fernet key for LIAISON_SEALING_KEYS (put it first to rotate)."""
-    click.echo(new_key())
-
-
-# helpers
-
 def _instant(text: str, tz: ZoneInfo, option: str, *, end_of_day: bool) -> datetime:
     """A date (whole days, in `tz`) or ISO date-time (naive ones read in `tz`), as UTC."""
     try:
@@ -570,27 +333,3 @@ def _show_rota(ctx: click.Context, officer: Officer) -> None:
     if not officer.rota.shifts:
         click.echo("  no shifts: never on shift")
     click.echo(f"  on shift now: {_shift_now(officer.rota, rt.clock(), tz)}")
-
-
-def days_text(days: Sequence[str]) -> str:
-    """('mon', 'tue', 'wed', 'fri') -> 'mon-wed,fri'."""
-    runs: list[list[int]] = []
-    for i in sorted(WEEKDAYS.index(d) for d in days):
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return ",".join(WEEKDAYS[r[0]] + (f"-{WEEKDAYS[r[-1]]}" if len(r) > 1 else "")
-                    for r in runs)
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    rows = [list(headers)] + [list(r) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-                   .rstrip())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The `liaison` command group, its runtime (settings and store on first use), the
+`token` and `keys` commands, and the helpers the command modules share."""
+
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import click
+
+from shared.config import ConfigError, Settings
+from shared.domain.officers import Availability, Officer, Role
+from shared.domain.weekly import WEEKDAYS
+from shared.geography import Force, GeographyError, load_force
+from shared.sealing import new_key
+from shared.store import Store, StoreUnavailable, redis_client
+
+T = TypeVar("T")
+ROLES = [r.value for r in Role]
+STATUSES = [a.value for a in Availability]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What commands need, built on first use (so `liaison keys` reads no settings)."""
+
+    settings: Settings | None = None
+    store: Store | None = None
+    clock: Callable[[], datetime] = _utcnow
+    _force: Force | None = field(default=None, repr=False)
+
+    def get_settings(self) -> Settings:
+        if self.settings is None:
+            self.settings = Settings.from_env()
+        return self.settings
+
+    def get_store(self) -> Store:
+        if self.store is None:
+            s = self.get_settings()
+            self.store = Store(redis_client(s.redis_url), prefix=s.key_prefix,
+                               events_maxlen=s.events_maxlen)
+        return self.store
+
+    @property
+    def force(self) -> Force:
+        if self._force is None:
+            self._force = load_force(self.get_settings().force_file or None)
+        return self._force
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.force.timezone)
+
+    def redis_where(self) -> str:
+        """The Redis URL without any password, for error messages."""
+        url = urlparse(self.settings.redis_url if self.settings else "")
+        host = url.hostname or url.path or "?"
+        return f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}"
+
+
+class _Liaison(click.Group):
+    """Turns start-up failures into one clear line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, GeographyError) as exc:
+            click.echo(f"liaison: {exc}", err=True)
+            raise click.exceptions.Exit(2) from None
+        except StoreUnavailable as exc:
+            where = ctx.find_object(Runtime)
+            click.echo(f"liaison: cannot reach Redis at {where.redis_where() if where else '?'}"
+                       f" ({exc}); is it running? (`make run` starts one)", err=True)
+            raise click.exceptions.Exit(1) from None
+
+
+@click.group(cls=_Liaison, name="liaison")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Liaison administration: officers, rotas, console logins, API tokens and keys."""
+    ctx.ensure_object(Runtime)
+
+
+def _rt(ctx: click.Context) -> Runtime:
+    return ctx.ensure_object(Runtime)
+
+
+# option callbacks: shared.seed's checks, reported against the option that was given
+
+def _checked(check: Callable[[Any], T]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or value == ():
+            return value
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return callback
+
+
+
+def _officer(ctx: click.Context, officer_id: str) -> Officer:
+    officer = _rt(ctx).get_store().officers.get(officer_id)
+    if officer is None:
+        raise click.ClickException(f"no officer with id {officer_id!r} "
+                                   "(`liaison officers list` shows the ids)")
+    return officer
+
+
+@main.command("token")
+@click.argument("officer_id", metavar="ID")
+@click.pass_context
+def token(ctx: click.Context, officer_id: str) -> None:
+    """Issue an API token for an officer or supervisor (replaces their old one)."""
+    officer = _officer(ctx, officer_id)
+    if officer.role is Role.ADMIN:
+        raise click.ClickException("API tokens are for officers and supervisors, not admins")
+    issued = _rt(ctx).get_store().officers.issue_token(officer_id)
+    click.echo(issued)
+    click.echo(f"API token for {officer.name} ({officer_id}). It is shown only now: only its "
+               "hash is stored. Issuing another replaces it.", err=True)
+
+
+@main.command("keys")
+def keys() -> None:
+    """Print a new Fernet key for LIAISON_SEALING_KEYS (put it first to rotate)."""
+    click.echo(new_key())
+
+
+# helpers
+
+def days_text(days: Sequence[str]) -> str:
+    """('mon', 'tue', 'wed', 'fri') -> 'mon-wed,fri'."""
+    runs: list[list[int]] = []
+    for i in sorted(WEEKDAYS.index(d) for d in days):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ",".join(WEEKDAYS[r[0]] + (f"-{WEEKDAYS[r[-1]]}" if len(r) > 1 else "")
+                    for r in runs)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    rows = [list(headers)] + [list(r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                   .rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
