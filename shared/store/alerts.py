@@ -26,8 +26,7 @@ class AlertRepository:
         """Raise the alert (and its supervisor notification); None if already raised."""
         nid = new_notification_id()
         raw = self._raise(args=[self._keys.prefix, kind, case_id, TIMERS[timer], f"{now:.6f}",
-                                uuid.uuid4().hex, nid, self._events_maxlen,
-                                f"{now + grace:.6f}"])
+                                uuid.uuid4().hex, nid, self._events_maxlen, grace])
         return nid if raw[0] == "raised" else None
 
     @translate_errors
