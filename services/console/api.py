@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 ACTION_STATUS = {"not_found": 404, "not_yours": 403, "illegal_transition": 409,
                  "not_due": 409, "same_officer": 409, "at_capacity": 409,
-                 "no_such_officer": 422}
+                 "no_such_officer": 422, "invalid_reference": 422}
 _MESSAGES = {
     "not_yours": "This case is not offered to or held by you.",
     "illegal_transition": "Not possible in its current state ({detail}).",
@@ -41,6 +41,7 @@ _MESSAGES = {
     "same_officer": "The case is already with that officer.",
     "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "No officer with that id takes cases.",
+    "invalid_reference": "Enter a case reference like K7XM-4QPA-R.",
 }
 _DOC = {401: "No or invalid API token", 403: "Not allowed for your role, or not your case",
         404: "No such case", 409: "Not possible in the case's current state",
@@ -72,6 +73,8 @@ def _refused(exc: CaseActionError) -> ResponseReturnValue:
                             "message": message, "reason": exc.code}
     if exc.code == "no_such_officer":
         body["errors"] = {"json": {"officer_id": [message]}}
+    if exc.code == "invalid_reference":
+        body["errors"] = {"query": {"reference": [message]}}
     return body, status
 
 
@@ -175,6 +178,17 @@ def close(body: dict[str, Any], case_id: str) -> Any:
 
 
 # supervisors
+@blp.route("/cases", methods=["GET"])
+@supervisors_only
+@blp.arguments(s.FindCaseQuerySchema, location="query")
+@blp.response(200, s.CaseSummarySchema)
+@_doc(404, 422)
+def find_case(query: dict[str, Any]) -> Any:
+    """Find a case by the reference the reporter quotes (`?reference=K7XM-4QPA-R`; case,
+    spaces and dashes do not matter). Routing fields only; every search is audited."""
+    return h.find_case(current_deps(), current_staff(), query["reference"])
+
+
 @blp.route("/cases/<case_id>/reassign", methods=["POST"])
 @supervisors_only
 @blp.arguments(s.ReassignSchema)

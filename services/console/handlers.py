@@ -17,6 +17,7 @@ from shared import casework
 from shared.casework import CaseworkDeps
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
+from shared.domain.references import normalise_reference
 from shared.geography import Force
 from shared.sealing import Sealer
 from shared.store import Store
@@ -74,16 +75,44 @@ class CaseView:
     notes: list[dict[str, Any]]
 
 
-def case_for(deps: ConsoleDeps, staff: Staff, case_id: str) -> dict[str, str]:
+def case_for(deps: ConsoleDeps, staff: Staff, case_id: str,
+             action: str = "read") -> dict[str, str]:
     """The case hash if the caller may see it: supervisors any case, an officer only a case
-    offered to or held by them (checked before any action, so state never leaks)."""
-    case = deps.store.cases.get(case_id) if _CASE_ID.match(case_id) else None
+    offered to or held by them (checked before any action, so state never leaks). A refusal
+    is an audit entry: who, which case they asked for, what they tried."""
+    well_formed = bool(_CASE_ID.match(case_id))
+    case = deps.store.cases.get(case_id) if well_formed else None
     if case is None:
+        _refuse(deps, staff, case_id if well_formed else "", action,
+                "not_found" if well_formed else "malformed_id")
         raise CaseActionError("not_found", "case")
     if not staff.supervisor and case.get("officer") != staff.id:
-        logger.warning("case refused", extra={"case_id": case_id, "staff_id": staff.id})
+        _refuse(deps, staff, case_id, action, "not_yours")
         raise CaseActionError("not_yours")
     return case
+
+
+def _refuse(deps: ConsoleDeps, staff: Staff, case_id: str, action: str, reason: str) -> None:
+    deps.store.reads.record_refused(case_id, by=staff.id, action=action, reason=reason,
+                                    now=deps.clock())
+    logger.warning("case refused", extra={"case_id": case_id, "staff_id": staff.id,
+                                          "action": action, "reason": reason})
+
+
+def find_case(deps: ConsoleDeps, staff: Staff, text: str) -> dict[str, Any]:
+    """A supervisor looks a case up by the reference the reporter quotes (typed loosely:
+    any case, spaces or dashes). Every search is audited, found or not."""
+    reference = normalise_reference(text or "")
+    if reference is None:
+        raise CaseActionError("invalid_reference")
+    case_id = deps.store.cases.id_for_reference(reference) or ""
+    deps.store.reads.record_search(reference, by=staff.id, case_id=case_id, now=deps.clock())
+    summary = deps.store.reads.case_summary(case_id) if case_id else None
+    logger.info("case search", extra={"staff_id": staff.id, "case_id": case_id,
+                                      "found": summary is not None})
+    if summary is None:
+        raise CaseActionError("not_found", "case")
+    return _with_time_left(summary, deps.clock())
 
 
 def open_case(deps: ConsoleDeps, staff: Staff, case_id: str) -> CaseView:
@@ -138,14 +167,14 @@ def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
 
 # officer actions (the store scripts check ownership and state again, atomically)
 def accept(deps: ConsoleDeps, staff: Staff, case_id: str) -> dict[str, str]:
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "accept")
     return _done("accept", case_id, staff, casework.accept(deps.casework, case_id, staff.id))
 
 
 def decline(deps: ConsoleDeps, staff: Staff, case_id: str, reason: str,
             note: str | None = None) -> dict[str, str]:
     """Decline with a reason; an optional note is kept sealed on the case."""
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "decline")
     result = casework.decline(deps.casework, case_id, staff.id, reason)
     if note and note.strip():
         _add_note(deps, staff, case_id, note, kind="decline")
@@ -154,14 +183,14 @@ def decline(deps: ConsoleDeps, staff: Staff, case_id: str, reason: str,
 
 def record_contact(deps: ConsoleDeps, staff: Staff, case_id: str, channel: str,
                    outcome: str) -> dict[str, str]:
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "contact")
     result = casework.record_contact(deps.casework, case_id, staff.id, channel, outcome)
     return _done("contact", case_id, staff, result)
 
 
 def add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str) -> dict[str, str]:
     """A note on a case the caller may see (sealed at rest)."""
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "note")
     return _add_note(deps, staff, case_id, text, kind="note")
 
 
@@ -177,7 +206,7 @@ def _add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str,
 
 def close(deps: ConsoleDeps, staff: Staff, case_id: str, outcome: str) -> dict[str, str]:
     """Close with an outcome: the holding officer, or any supervisor."""
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "close")
     result = casework.close(deps.casework, case_id, staff.id, outcome,
                             supervisor=staff.supervisor)
     return _done("close", case_id, staff, result)
@@ -186,7 +215,7 @@ def close(deps: ConsoleDeps, staff: Staff, case_id: str, outcome: str) -> dict[s
 def reassign(deps: ConsoleDeps, staff: Staff, case_id: str,
              officer_id: str | None) -> dict[str, str]:
     """A supervisor gives the case to an officer, or (None) sends it back to routing."""
-    case_for(deps, staff, case_id)
+    case_for(deps, staff, case_id, "reassign")
     result = casework.reassign(deps.casework, case_id, staff.id, officer_id)
     return _done("reassign", case_id, staff, result)
 

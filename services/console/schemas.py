@@ -101,6 +101,12 @@ class StatsQuerySchema(StrictSchema):
         1, 24 * 30, error="Give 1 to 720 hours."))
 
 
+class FindCaseQuerySchema(StrictSchema):
+    reference = fields.String(required=True, validate=validate.Length(
+        min=1, max=40, error="Enter a case reference like K7XM-4QPA-R."), metadata={
+        "description": "The case reference, e.g. K7XM-4QPA-R (case, spaces, dashes ignored)"})
+
+
 # responses
 class MeSchema(Schema):
     id = fields.String()

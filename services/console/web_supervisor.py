@@ -51,6 +51,12 @@ REFUSALS = {
     "no_such_officer": "Choose an officer who takes cases.",
 }
 
+FIND_ERRORS = {
+    "invalid_reference": "Enter a case reference like K7XM-4QPA-R (letters and numbers from "
+                         "the reference; spaces and dashes do not matter).",
+    "not_found": "No case has that reference. Check it with the person who gave it.",
+}
+
 
 def register(app: Flask) -> None:
     """Mount the supervisor pages and build what the dashboard reads besides the store."""
@@ -126,6 +132,24 @@ def case(case_id: str) -> ResponseReturnValue:
     return render_template("supervisor/case.html", view=view, case=view.case,
                            sub=view.submission, profile=view.contact_safety.get("profile")
                            or {}, staff=staff, takers=_takers(staff))
+
+
+@bp.get("/cases/find")
+@page_for(*SUPERVISOR)
+def find_case() -> ResponseReturnValue:
+    """Find a case by the reference a reporter quotes; found: its case view (audited)."""
+    text = request.args.get("reference", "")[:40]
+    error, status = "", 200
+    if text.strip():
+        try:
+            found = h.find_case(current_deps(), current_web_staff(), text)
+            return redirect(url_for(".case", case_id=found["id"]))
+        except CaseActionError as exc:
+            if exc.code != "invalid_reference" and exc.code != "not_found":
+                raise
+            error = FIND_ERRORS[exc.code]
+            status = 404 if exc.code == "not_found" else 422
+    return render_template("supervisor/find.html", reference=text, error=error), status
 
 
 # --- actions -------------------------------------------------------------------------------

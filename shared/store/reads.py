@@ -176,6 +176,12 @@ class ReadRepository:
         ids = sorted(self._r.smembers(self._keys.officer_cases(officer_id)))
         return self._summaries(ids)
 
+    @translate_errors
+    def case_summary(self, case_id: str) -> CaseSummary | None:
+        """One case's routing fields and running SLA clock (no personal data)."""
+        found = self._summaries([case_id])
+        return found[0] if found else None
+
     def _summaries(self, ids: Sequence[str]) -> list[CaseSummary]:
         k = self._keys
         pipe = self._r.pipeline(transaction=False)
@@ -398,6 +404,22 @@ class ReadRepository:
         pipe.xadd(self._keys.audit, event)
         pipe.xadd(self._keys.events, event, maxlen=self._events_maxlen, approximate=True)
         pipe.execute()
+
+    @translate_errors
+    def record_refused(self, case_id: str, *, by: str, action: str, reason: str,
+                       now: float) -> None:
+        """Audit a refused access to a case (403 not theirs, 404 no such case): who, which
+        case (as asked for), what they tried, when."""
+        event = {"type": events.CASE_ACCESS_REFUSED, "case_id": case_id, "by": by,
+                 "action": action, "reason": reason, "at": f"{now:.6f}"}
+        self._r.xadd(self._keys.audit, event)
+
+    @translate_errors
+    def record_search(self, reference: str, *, by: str, case_id: str, now: float) -> None:
+        """Audit a supervisor's search for a case by its reference, and what it found."""
+        event = {"type": events.CASE_SEARCHED, "reference": reference, "case_id": case_id,
+                 "by": by, "found": "1" if case_id else "0", "at": f"{now:.6f}"}
+        self._r.xadd(self._keys.audit, event)
 
     @translate_errors
     def record_availability(self, officer_id: str, status: str, *, by: str,

@@ -51,7 +51,7 @@ API = {
     "accept": CASE_OFFICER, "decline": CASE_OFFICER, "contact": CASE_OFFICER,
     "reassign": SUPERVISORS, "officer_availability": SUPERVISORS, "queues": SUPERVISORS,
     "offer_stats": SUPERVISORS, "sla": SUPERVISORS, "dead_letters": SUPERVISORS,
-    "alerts": SUPERVISORS, "acknowledge_alert": SUPERVISORS,
+    "alerts": SUPERVISORS, "acknowledge_alert": SUPERVISORS, "find_case": SUPERVISORS,
 }
 # Valid bodies by view name (pages and API alike), so that a refusal comes from the access
 # check, not from validation that runs before it.
@@ -62,6 +62,7 @@ BODIES: dict[str, dict[str, object]] = {
     "my_availability": {"status": "away"}, "officer_availability": {"status": "away"},
 }
 KNOWN_VALUES = {"officer_id": "officer", "username": "officer", "filename": "css/console.css"}
+QUERIES = {"find_case": "reference={reference}"}  # by view name: a query a view needs
 
 
 def _rules() -> list[tuple[Rule, str]]:
@@ -113,6 +114,7 @@ class World:
     app: Flask
     case_id: str
     tokens: dict[str, str]
+    reference: str
 
 
 @pytest.fixture
@@ -128,7 +130,7 @@ def world(settings: Settings, fake_store: Store, publisher: FakePublisher) -> Wo
     case_id, result = routed_case(fake_store, settings, "watford")
     assert result.officer_id == "officer"
     app = create_app(settings, store=fake_store, publisher=publisher)
-    return World(app, case_id, tokens)
+    return World(app, case_id, tokens, fake_store.cases.get(case_id)["reference"])
 
 
 def client_for(world: World, role: str) -> FlaskClient:
@@ -194,6 +196,9 @@ def test_every_route_lets_in_only_the_right_callers(world: World, rule: Rule, me
     client = client_for(world, role)
     path, known = path_for(rule, world.case_id)
     body = BODIES.get(rule.endpoint.rpartition(".")[2], {})
+    query = QUERIES.get(rule.endpoint.rpartition(".")[2])
+    if query:
+        path += "?" + query.format(reference=world.reference)
     kwargs: dict[str, object] = {}
     if path.startswith("/api/"):
         if role in world.tokens:

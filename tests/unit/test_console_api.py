@@ -91,6 +91,7 @@ ENDPOINTS = [  # (method, path, body, who may call it)
     ("POST", "/api/v1/cases/{case}/close", {"outcome": "advice_given"}, "case"),
     ("POST", "/api/v1/cases/{case}/reassign", {"officer_id": None}, "supervisor"),
     ("PUT", "/api/v1/officers/alex/availability", {"status": "away"}, "supervisor"),
+    ("GET", "/api/v1/cases?reference=K7XM-4QPA-R", None, "supervisor"),
     ("GET", "/api/v1/queues", None, "supervisor"),
     ("GET", "/api/v1/stats/offers?hours=24", None, "supervisor"),
     ("GET", "/api/v1/sla", None, "supervisor"),
@@ -153,7 +154,12 @@ def test_an_officer_can_never_touch_another_officers_case(
     if who == "case":  # refused for ownership before any state is revealed
         assert resp.json["reason"] == "not_yours"
     assert fake_store.cases.get(offered) == before
-    assert fake_store.redis.xlen(fake_store.keys.audit) == audit_before
+    audit = stream(fake_store, fake_store.keys.audit)[audit_before:]
+    if who == "case":  # the refusal itself is audited: who, which case, what they tried
+        assert [(a["type"], a["case_id"], a["by"], a["reason"]) for a in audit] == [
+            ("CaseAccessRefused", offered, "blake", "not_yours")]
+    else:
+        assert audit == []
 
 
 @pytest.mark.parametrize(("method", "path", "body", "who"), SUPERVISOR_ENDPOINTS,
@@ -538,7 +544,7 @@ def test_dead_letters_list_cases_and_notifications(client, fake_store, settings,
 
 # --- the audit trail and personal data -----------------------------------------------------
 
-def test_every_case_read_is_audited_and_a_refused_read_is_not(client, fake_store, staff,
+def test_every_case_read_is_audited_and_so_is_a_refused_read(client, fake_store, staff,
                                                              offered):
     client.get(f"/api/v1/cases/{offered}", headers=staff.alex)
     client.get(f"/api/v1/cases/{offered}", headers=staff.sam)
@@ -546,8 +552,10 @@ def test_every_case_read_is_audited_and_a_refused_read_is_not(client, fake_store
     client.get(f"/api/v1/cases/{offered}")                        # anonymous
     audit = stream(fake_store, fake_store.keys.audit)
     assert [(a["type"], a["case_id"], a["by"]) for a in audit] == [
-        ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "sam")]
-    assert all(set(a) == {"type", "case_id", "by", "at"} for a in audit)
+        ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "sam"),
+        ("CaseAccessRefused", offered, "blake")]
+    assert all(set(a) == {"type", "case_id", "by", "at"} for a in audit[:2])
+    assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "at"}
     viewed = events_of(fake_store, "CaseViewed")
     assert [(e["case_id"], e["by"]) for e in viewed] == [(offered, "alex"), (offered, "sam")]
 

@@ -325,7 +325,8 @@ def test_every_view_of_the_case_page_is_audited(alex, blake, fake_store, offered
     assert blake.get(f"/cases/{offered}").status_code == 403
     audit = stream(fake_store, fake_store.keys.audit)
     assert [(a["type"], a["case_id"], a["by"]) for a in audit] == [
-        ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "alex")]
+        ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "alex"),
+        ("CaseAccessRefused", offered, "blake")]
 
 
 def test_an_offered_case_can_be_accepted_or_declined_from_its_page(alex, offered):
@@ -412,7 +413,9 @@ def test_another_officer_gets_403_for_every_case_route(
     assert resp.status_code == 403
     assert CANARY not in resp.get_data(as_text=True)
     assert fake_store.cases.get(offered) == before
-    assert fake_store.redis.xlen(fake_store.keys.audit) == 0
+    audit = stream(fake_store, fake_store.keys.audit)  # the refusal, and nothing else
+    assert [(a["type"], a["case_id"], a["by"], a["reason"]) for a in audit] == [
+        ("CaseAccessRefused", offered, "blake", "not_yours")]
     assert fake_store.reads.notes.list(offered) == []
 
 
