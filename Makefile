@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-## make run: embedded Redis (unless LIAISON_REDIS_URL), demo data, every service (Ctrl-C stops all)
+## make run: embedded Redis (unless LIAISON_REDIS_URL), demo data, every service (one that
+## crashes is restarted with back-off; Ctrl-C stops all, Redis last)
 run: $(STAMP)
 	$(BIN)/python -m shared.devstack
 

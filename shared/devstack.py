@@ -1,19 +1,21 @@
 """`make run`: embedded Redis (unless LIAISON_REDIS_URL names one), demo data, every service.
 
-Ctrl-C stops honcho's processes, then Redis (which flushes its AOF); a second run reuses
-the data under var/.
+The services are the Procfile's lines, supervised by `shared.devsupervisor`: one that dies
+is restarted (with back-off) while the rest keep running. Ctrl-C (or SIGTERM) stops the
+services, then Redis (which flushes its AOF); a second run reuses the data under var/.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from shared.config import ConfigError, Settings, child_environment
 from shared.devredis import EmbeddedRedis
+from shared.devsupervisor import Supervisor, load_procfile
 from shared.seed import seed_demo
 from shared.store import Store, redis_client
 
@@ -27,6 +29,16 @@ def main() -> int:
         return 2
     env = child_environment()
     env.setdefault("LIAISON_VAR_DIR", str(settings.var_dir))
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # until the supervisor takes over
+        signal.signal(signum, signal.default_int_handler)
+    try:
+        return _run(settings, env)
+    except KeyboardInterrupt:
+        print("liaison: interrupted while starting", file=sys.stderr)
+        return 130
+
+
+def _run(settings: Settings, env: dict[str, str]) -> int:
     embedded: EmbeddedRedis | None = None
     if not env.get("LIAISON_REDIS_URL"):
         embedded = EmbeddedRedis(settings.var_dir / "redis", port=settings.dev_redis_port)
@@ -41,7 +53,7 @@ def main() -> int:
         store = Store(redis_client(redis_url), prefix=settings.key_prefix)
         summary = seed_demo(store, Settings.from_env(env))
         _banner(settings, redis_url, embedded is not None, summary)
-        return _run_honcho(env, settings)
+        return _run_services(env, settings)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -49,30 +61,30 @@ def main() -> int:
                   f"{settings.var_dir / 'redis'})", flush=True)
 
 
-def _run_honcho(env: dict[str, str], settings: Settings) -> int:
+def _run_services(env: dict[str, str], settings: Settings) -> int:
     env.setdefault("LIAISON_HOST", settings.host)
     env.setdefault("LIAISON_INTAKE_PORT", str(settings.intake_port))
     env.setdefault("LIAISON_CONSOLE_PORT", str(settings.console_port))
+    env.setdefault("LIAISON_DEVMAIL_PORT", str(_mail_sink_port(settings)))
+    env.setdefault("PYTHONUNBUFFERED", "1")  # lines appear as they are written
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     procfile = Path(__file__).resolve().parent.parent / "Procfile"
-    honcho = subprocess.Popen([str(bin_dir / "honcho"), "start", "-f", str(procfile),
-                               "-d", str(procfile.parent)], env=env)
+    return Supervisor(load_procfile(procfile), env=env, cwd=procfile.parent).run()
 
-    def forward(signum: int, _frame: object) -> None:
-        if honcho.poll() is None:
-            honcho.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    return honcho.wait()
+def _mail_sink_port(settings: Settings) -> int:
+    """The sink listens where the notifier sends: LIAISON_SMTP_URL's port when it is local."""
+    url = urlparse(settings.smtp_url)
+    local = url.hostname in ("127.0.0.1", "localhost", "::1", settings.host)
+    return url.port if local and url.port else 8025
 
 
 def _banner(settings: Settings, redis_url: str, embedded: bool, summary: str) -> None:
     where = "embedded, AOF on, data in " + str(settings.var_dir / "redis") if embedded \
         else "external"
     print(f"""
-  Liaison is starting (Ctrl-C stops everything).
+  Liaison is starting (a service that dies is restarted; Ctrl-C stops everything).
 
     Public intake   http://{settings.host}:{settings.intake_port}/
     Partner API     http://{settings.host}:{settings.intake_port}/api/v1/docs
