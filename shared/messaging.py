@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import socket
+import ssl
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from celery import Celery
 from celery.signals import setup_logging
 
+from shared import broker
 from shared.config import Settings
 from shared.observability import configure_logging
 
@@ -36,6 +39,20 @@ TASK_QUEUES = {ASSIGN_CASE: ROUTE_QUEUE, DELIVER_NOTIFICATION: NOTIFY_QUEUE, SWE
 # Longest task time limit; the visibility timeout sits well above it.
 TASK_TIME_LIMIT = 60
 VISIBILITY_TIMEOUT = 15 * 60
+
+# How the broker connection behaves when Redis goes away (DESIGN §7: workers reconnect by
+# themselves). A crash or restart of Redis closes the sockets: the consumer sees it at once
+# and reconnects, retrying forever (broker_connection_max_retries=None), and the guarded
+# transport (shared/broker.py) keeps kombu's cleanup from killing the worker. Redis gone
+# silent without closing the sockets (a host or network failure, a hung server) needs the
+# timeouts and health checks below, or a worker waits forever on the dead connection
+# (tests/integration/test_redis_restarts.py proves both cases).
+BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    "socket_timeout": 10,          # a publish or ack on a silent connection fails, not hangs
+    "socket_connect_timeout": 5,   # an unreachable host fails the attempt, then a retry
+    "health_check_interval": 10,   # PING idle connections; drop a BRPOP 1 + 10 s overdue
+}
 
 
 def make_celery(name: str, settings: Settings, *, log_as: str = "") -> Celery:
@@ -63,15 +80,34 @@ def make_celery(name: str, settings: Settings, *, log_as: str = "") -> Celery:
         task_soft_time_limit=TASK_TIME_LIMIT - 10,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue=ROUTE_QUEUE,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options=dict(BROKER_TRANSPORT_OPTIONS),
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
         broker_connection_max_retries=None,
+        **broker_transport(settings.broker),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,
         enable_utc=True,
     )
     return app
+
+
+def broker_transport(url: str) -> dict[str, Any]:
+    """Celery settings that select our guarded Redis transport (shared/broker.py).
+
+    `broker_transport` overrides the transport kombu would pick from the URL's scheme, so
+    for rediss:// it also states the TLS settings kombu would otherwise derive from the
+    scheme (certificates verified, as redis-py does for the store); ssl_* options in the
+    URL still win.
+    """
+    scheme = urlparse(url).scheme
+    if scheme not in ("redis", "rediss"):
+        return {}
+    conf: dict[str, Any] = {"broker_transport": broker.TRANSPORT}
+    if scheme == "rediss":
+        conf["broker_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return conf
 
 
 class Publisher(Protocol):
