@@ -36,7 +36,8 @@ WHOLE = ("flask/app.py", "wsgi_app")
 
 def profile(redis_url: str, tmp: Path, requests: int) -> dict[str, Any]:
     """POST `requests` reports through the app under cProfile; ms per request by part."""
-    env = stack_env(redis_url, tmp, LIAISON_RATE_LIMIT=servers.RATE_LIMIT)
+    env = stack_env(redis_url, tmp, LIAISON_RATE_LIMIT=servers.RATE_LIMIT,
+                    LIAISON_API_RATE_LIMIT=servers.RATE_LIMIT)
     app = create_app(Settings.from_env(env))
     client = app.test_client()
     bodies = workload.report_bodies(requests + 20)

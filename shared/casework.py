@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.config import Settings
+from shared.domain.cases import REVIEW_CLOCK, clock_after_accept
 from shared.domain.model import CaseState
 from shared.domain.officers import Availability
 from shared.domain.routing import sources_of
 from shared.messaging import Publisher
 from shared.store import Store
+from shared.store.officers import OfficerChange
 from shared.store.routing import ActionResult, RouteResult
 
 logger = logging.getLogger(__name__)
@@ -43,12 +45,16 @@ class CaseworkDeps:
 
 
 def accept(deps: CaseworkDeps, case_id: str, officer_id: str) -> ActionResult:
-    """The officer takes the offered case; the first-contact SLA clock starts."""
+    """The officer takes the offered case; its first-contact SLA clock starts — or, for a
+    case nobody may contact (anonymous), its review clock."""
     case = deps.store.cases.get(case_id) or {}
     priority = int(case.get("priority") or 4)
+    clock = clock_after_accept(case)
+    seconds = deps.settings.sla_review_seconds(priority) if clock == REVIEW_CLOCK \
+        else deps.settings.sla_contact_seconds(priority)
     return deps.store.routing.act(
         "accept", case_id, actor=officer_id, now=deps.clock(), from_states=["offered"],
-        own=True, sla_contact=deps.settings.sla_contact_seconds(priority))
+        own=True, sla_clock=clock, sla_seconds=seconds)
 
 
 def decline(deps: CaseworkDeps, case_id: str, officer_id: str, reason: str) -> ActionResult:
@@ -68,14 +74,6 @@ def expire(deps: CaseworkDeps, case_id: str) -> ActionResult:
         logger.info("officer set away after repeated expiries",
                     extra={"officer_id": result.freed_officer})
         deps.publisher.deliver_notification(result.notification_id)
-    return result
-
-
-def withdraw_for_shift_end(deps: CaseworkDeps, case_id: str) -> ActionResult:
-    """The officer's shift ended with the offer pending: offer it to someone on shift."""
-    result = deps.store.routing.act("off_shift", case_id, actor="", now=deps.clock(),
-                                    from_states=["offered"], own=False, reason="shift_ended")
-    _follow_up(deps, case_id, result, reroute=True, drain_freed=False)
     return result
 
 
@@ -113,11 +111,24 @@ def reassign(deps: CaseworkDeps, case_id: str, supervisor_id: str,
 
 
 def set_availability(deps: CaseworkDeps, officer_id: str, status: Availability) -> bool:
-    """Set an officer's status; when they become free, offer them the next waiting case."""
-    available = deps.store.officers.set_status(officer_id, status)
-    if available:
+    """Set an officer's status: away or off duty takes back their pending offers at once
+    (routed again now); available offers them the next waiting case. KeyError: no such
+    officer."""
+    change = deps.store.officers.set_status(officer_id, status, now=deps.clock())
+    officer_changed(deps, officer_id, change)
+    return change.available
+
+
+def officer_changed(deps: CaseworkDeps, officer_id: str, change: OfficerChange) -> None:
+    """After any change to an officer (status, rota, leave, record): re-route the pending
+    offers they lost — the store took them back in the same atomic step, and left them in
+    the outbox in case this message is lost — and offer them waiting work if they can."""
+    for case_id in change.withdrawn:
+        logger.info("pending offer withdrawn", extra={"case_id": case_id,
+                                                      "officer_id": officer_id})
+        deps.publisher.route_case(case_id)
+    if change.available:
         drain(deps, officer_id)
-    return available
 
 
 def drain(deps: CaseworkDeps, officer_id: str) -> RouteResult:
@@ -135,5 +146,7 @@ def _follow_up(deps: CaseworkDeps, case_id: str, result: ActionResult, *, rerout
                drain_freed: bool = True) -> None:
     if reroute:
         deps.publisher.route_case(case_id)
+    for other in result.withdrawn:  # e.g. an officer set away loses their other offers
+        deps.publisher.route_case(other)
     if drain_freed and result.freed_officer:
         drain(deps, result.freed_officer)

@@ -45,6 +45,7 @@ class Settings:
     console_url: str = ""
     max_body_bytes: int = 64 * 1024
     rate_limit: str = "10 per minute;100 per hour"
+    api_rate_limit: str = "120 per minute;2000 per hour"
     trusted_proxies: int = 0
     idempotency_ttl: int = 24 * 3600
     outbox_grace_seconds: int = 5
@@ -58,6 +59,7 @@ class Settings:
     offer_timeouts: str = "1=300,2=1800,3=3600,4=14400"
     sla_accept: str = "1=300,2=3600,3=14400,4=86400"
     sla_contact: str = "1=900,2=14400,3=86400,4=259200"
+    sla_review: str = "1=3600,2=14400,3=86400,4=259200"
     wait_alert_seconds: int = 1800
     sweep_interval_seconds: int = 5
     route_max_attempts: int = 10
@@ -92,6 +94,10 @@ class Settings:
 
     def sla_contact_seconds(self, priority: int) -> int:
         return parse_per_priority(self.sla_contact)[priority]
+
+    def sla_review_seconds(self, priority: int) -> int:
+        """Time to review and close (or refer) a case nobody may contact, from acceptance."""
+        return parse_per_priority(self.sla_review)[priority]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -289,6 +295,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "neutral_exit_url": _url,
     "max_body_bytes": _int_range(1024, 10 * 1024 * 1024),
     "rate_limit": _rate,
+    "api_rate_limit": _rate,
     "trusted_proxies": _int_range(0, 5),
     "idempotency_ttl": _int_range(60, 30 * 24 * 3600),
     "smtp_url": _smtp_url,
@@ -297,6 +304,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "offer_timeouts": _per_priority,
     "sla_accept": _per_priority,
     "sla_contact": _per_priority,
+    "sla_review": _per_priority,
     "wait_alert_seconds": _int_range(10, 7 * 24 * 3600),
     "sweep_interval_seconds": _int_range(1, 300),
     "route_max_attempts": _int_range(1, 1000),

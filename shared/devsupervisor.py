@@ -34,6 +34,7 @@ from honcho.colour import get_colours
 from honcho.environ import parse_procfile
 from honcho.printer import Message, Printer
 
+from shared.config import child_environment
 from shared.devredis import die_with_parent
 
 NAME = "liaison"  # the prefix of the supervisor's own lines
@@ -143,7 +144,7 @@ class Supervisor:
         self.services = [Service(name, command, next(colours)) for name, command in services]
         if not self.services:
             raise ValueError("no services to run")
-        self.env = dict(os.environ if env is None else env)
+        self.env = dict(child_environment() if env is None else env)
         self.cwd = cwd
         self.backoff = backoff
         self.grace = grace

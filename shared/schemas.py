@@ -1,7 +1,8 @@
 """Marshmallow schemas for the public API: strict at the edge, errors as field messages.
 
 Unknown fields are refused (`unknown=RAISE`, marshmallow's default), every string has a
-length limit, every choice is an enum. Messages are written for the person filling the form.
+length limit, every choice is an enum, all free text is `Text` (the one rule for text that can
+be stored and shown). Messages are written for the person filling the form.
 """
 
 from __future__ import annotations
@@ -44,16 +45,59 @@ def _phone_digits(value: str) -> None:
         raise ValidationError("Enter a phone number, like 07700 900123.")
 
 
-def _text(max_len: int, *, min_len: int = 0, required: bool = False, **kw: Any) -> fields.String:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")  # vertical tab (Word's line break), …
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # all but tab, newline and CR
+_UNSTORABLE = ("This contains characters that are not text (an unpaired UTF-16 surrogate, "
+               "\\ud800–\\udfff): check how the text is encoded.")
+
+
+def storable(value: str) -> str:
+    """Text as it can be stored and shown, or ValidationError when it is not text at all.
+
+    An unpaired surrogate is refused: no browser sends one and UTF-8 cannot hold it, so it
+    comes from a broken client, and guessing what was meant would alter the person's words.
+    Control characters are removed (line breaks kept as newlines): they are invisible, mean
+    nothing in an account and arrive by pasting, so refusing would lose a report over
+    characters its writer cannot see to delete.
+    """
+    if _SURROGATE.search(value):
+        raise ValidationError(_UNSTORABLE)
+    return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", value))
+
+
+class Text(fields.String):
+    """Free text under the `storable` rule (applied before any length or pattern check)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        return storable(super()._deserialize(value, attr, data, **kw))
+
+
+class Email(fields.Email):
+    """An email address; the address validator alone lets a surrogate through the domain."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        return storable(super()._deserialize(value, attr, data, **kw))
+
+
+def _text(max_len: int, *, min_len: int = 0, required: bool = False, **kw: Any) -> Text:
     checks: list[Any] = []
     if min_len:
         checks = [validate.Length(min=min_len, max=max_len,
                                   error=f"Use between {min_len} and {max_len} characters."),
                   _not_blank]
+        kw.setdefault("metadata", {}).setdefault("pattern", r"\S")  # not blank, in the doc
     else:
         checks = [validate.Length(max=max_len, error=f"Use {max_len} characters or fewer.")]
     kw.setdefault("error_messages", _REQUIRED)
-    return fields.String(required=required, validate=checks, **kw)
+    return Text(required=required, validate=checks, **kw)
+
+
+def _matching(pattern: re.Pattern[str], error: str) -> dict[str, Any]:
+    """A pattern check (`\\Z`: no final newline slips through), documented with `$` (JSON
+    Schema patterns are ECMA regexes, where `\\Z` is not the end of input)."""
+    return {"validate": validate.Regexp(pattern, error=error),
+            "metadata": {"pattern": pattern.pattern.replace("\\Z", "$")}}
 
 
 def _flag(**kw: Any) -> fields.Boolean:
@@ -64,6 +108,11 @@ _YES_NO = _required("Choose yes or no.")
 
 
 class StrictSchema(Schema):
+    """Unknown fields refused. `RULES`, if set, documents the rules an OpenAPI 3.0 schema cannot
+    express (conditional requirements); a body that breaks one is a 422 like any other."""
+
+    RULES = ""
+
     class Meta:
         unknown = RAISE
         ordered = True
@@ -74,8 +123,10 @@ class TimeWindowSchema(StrictSchema):
 
     days = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), required=True,
                        validate=validate.Length(min=1, error="Choose at least one day."))
-    start = fields.String(required=True, validate=validate.Regexp(_HHMM, error="Use HH:MM."))
-    end = fields.String(required=True, validate=validate.Regexp(_HHMM, error="Use HH:MM."))
+    start = fields.String(required=True, **_matching(_HHMM, "Use HH:MM."))
+    end = fields.String(required=True, **_matching(_HHMM, "Use HH:MM."))
+    RULES = ("Days and HH:MM times in the force's local time; an end before the start "
+             "crosses midnight; `end` must differ from `start`.")
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
@@ -86,10 +137,11 @@ class TimeWindowSchema(StrictSchema):
 class LocationSchema(StrictSchema):
     """Where: a postcode or a district (the form offers both); free-text detail optional."""
 
-    postcode = fields.String(validate=validate.Regexp(
-        _POSTCODE, error="Enter a UK postcode like AL1 3JX, or just its first part (AL1)."))
-    district = fields.String(validate=validate.Regexp(_DISTRICT, error="Choose a district."))
+    postcode = fields.String(**_matching(
+        _POSTCODE, "Enter a UK postcode like AL1 3JX, or just its first part (AL1)."))
+    district = fields.String(**_matching(_DISTRICT, "Choose a district."))
     description = _text(500)
+    RULES = "Give `postcode` or `district` (at least one)."
 
     @validates_schema
     def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
@@ -101,6 +153,7 @@ class IncidentLocationSchema(LocationSchema):
     """Where it happened; `online` incidents need no place."""
 
     online = _flag()
+    RULES = "Give `postcode` or `district` (at least one), unless `online` is true."
 
     @validates_schema
     def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
@@ -109,8 +162,10 @@ class IncidentLocationSchema(LocationSchema):
 
 
 class WhenSchema(StrictSchema):
+    RULES = "Give `date` (not in the future) or `description` (at least one)."
+
     date = fields.Date(error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
-    time = fields.String(validate=validate.Regexp(_HHMM, error="Use HH:MM, e.g. 21:30."))
+    time = fields.String(**_matching(_HHMM, "Use HH:MM, e.g. 21:30."))
     approximate = _flag()
     description = _text(200)
 
@@ -141,8 +196,10 @@ class ContactProfileSchema(StrictSchema):
         error_messages=_required("Choose how we may contact you."),
         validate=validate.Length(min=1, error="Choose how we may contact you."))
     phone = fields.String(validate=[validate.Regexp(
-        _PHONE, error="Enter a phone number, like 07700 900123."), _phone_digits])
-    email = fields.Email(validate=validate.Length(max=254), error_messages={
+        _PHONE, error="Enter a phone number, like 07700 900123."), _phone_digits], metadata={
+        "pattern": _PHONE.pattern.replace("\\Z", "$"),
+        "description": "10 to 15 digits; spaces, brackets, dashes and a leading + allowed"})
+    email = Email(validate=validate.Length(max=254), error_messages={
         "invalid": "Enter an email address, like name@example.com."})
     safe_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
     any_time = _flag(metadata={"description": "Safe to contact at any time"})
@@ -150,6 +207,11 @@ class ContactProfileSchema(StrictSchema):
     shared_device = fields.Boolean(required=True, error_messages=_YES_NO)
     discreet = fields.Boolean(required=True, error_messages=_YES_NO, metadata={
         "description": "No 'police', 'LGBT+' or 'hate crime' in subjects, previews, voicemail"})
+    RULES = (
+        "How, when and under what name it is safe to contact the person. Rules beyond the "
+        "schema: `phone` is required when `channels` has `phone` or `sms`, `email` when it has "
+        "`email`; `none` cannot be combined with another channel; with any channel but "
+        "`none`, give at least one `safe_times` window or `any_time: true`.")
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -195,6 +257,10 @@ class ReportSchema(StrictSchema):
     consent_to_contact = _flag()
     contact = fields.Nested(ContactProfileSchema)
     needs = fields.Nested(NeedsSchema)
+    RULES = (
+        "A hate crime or incident report. Rules beyond the schema: `contact` goes with "
+        "`consent_to_contact: true` — neither or both; an `anonymous` report has neither. "
+        "`happening_now` or `in_danger` makes it an emergency (the answer says call 999).")
 
     @validates_schema
     def _contact_rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -223,6 +289,9 @@ class CallbackSchema(StrictSchema):
     preferred_times = fields.List(fields.Nested(TimeWindowSchema), load_default=list)
     needs = fields.Nested(NeedsSchema)
     in_danger = _flag()
+    RULES = ("A request for a liaison officer to make contact. Rules beyond the schema: "
+             "`contact.channels` needs a way other than `none`; `home_area.district` must be "
+             "one of the force's districts.")
 
     @validates_schema
     def _reachable(self, data: dict[str, Any], **_: Any) -> None:
@@ -244,7 +313,12 @@ class ReceiptSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    code = fields.Integer()
-    status = fields.String()
-    message = fields.String()
-    errors = fields.Dict()
+    """Every error response of both APIs."""
+
+    code = fields.Integer(metadata={"description": "The HTTP status"})
+    status = fields.String(metadata={"description": "The status in words"})
+    message = fields.String(metadata={"description": "What is wrong, for people"})
+    errors = fields.Dict(metadata={
+        "description": "Field messages by where the field was: `json`, `query`, `headers`"})
+    reason = fields.String(metadata={
+        "description": "Why a case action was refused (staff API), e.g. `not_yours`"})

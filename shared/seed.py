@@ -54,7 +54,7 @@ def save_officer(store: Store, officer: Officer, tz: ZoneInfo, now: datetime) ->
     on_shift = officer.rota.on_shift(now, tz)
     change = officer.rota.next_change(now, tz)
     due = now.timestamp() if on_shift else (change.timestamp() if change else None)
-    store.officers.save(officer, on_shift=on_shift, next_change=due)
+    store.officers.save(officer, on_shift=on_shift, next_change=due, now=now.timestamp())
     return on_shift
 
 

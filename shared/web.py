@@ -1,29 +1,106 @@
 """What every web service does to every request: a request id, strict security headers,
-proxy trust, and one personal-data-free log line (path rule, status, timing — never data).
+proxy trust, a whole body or a 413, responses that always encode, and one personal-data-free
+log line (path rule, status, timing — never data).
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger("shared.web")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 QUIET = ("/healthz", "/readyz", "/metrics", "/static/")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def showable(text: str) -> str:
+    """`text` with each unpaired surrogate (UTF-8 cannot encode one) as U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return showable(text).encode()
+
+
+class SafeResponse(Response):
+    """A response whose text always encodes: stored text with an unpaired surrogate (from
+    before intake refused them) shows as U+FFFD instead of failing the whole page."""
+
+    def set_data(self, value: bytes | str) -> None:
+        super().set_data(_encode(value) if isinstance(value, str) else value)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        items: Iterable[bytes | str] = self.response
+        return (_encode(item) if isinstance(item, str) else item for item in items)
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """JSON out as UTF-8 text with unpaired surrogates as U+FFFD (not as "\\ud800" escapes,
+    which strict clients refuse)."""
+
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return showable(super().dumps(obj, **kwargs))
+
+
+class WholeBody:
+    """Read a chunked request body (no Content-Length) up to one byte past the limit before
+    the app sees it, and hand it on with its length.
+
+    Werkzeug cuts such a stream at MAX_CONTENT_LENGTH without a word, so an oversized body
+    reached the views truncated and read as malformed (400); with a length, it is a 413 like
+    any other oversized body. Only for servers that de-chunk (`wsgi.input_terminated`).
+    """
+
+    def __init__(self, app: WSGIApplication, limit: Callable[[], int | None]) -> None:
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        limit = self.limit()
+        if limit is not None and environ.get("wsgi.input_terminated") and "chunked" in \
+                environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = _read_at_most(environ["wsgi.input"], limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            del environ["HTTP_TRANSFER_ENCODING"]
+        return self.app(environ, start_response)
+
+
+def _read_at_most(stream: IO[bytes], size: int) -> bytes:
+    body = bytearray()
+    while len(body) < size:
+        chunk = stream.read(min(64 * 1024, size - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def harden(app: Flask, settings: Settings, *, csp: Callable[[str], str] = lambda _: CSP,
            cacheable: tuple[str, ...] = (), who: Callable[[], str] = lambda: "") -> None:
-    """Install the request id, headers and request log on `app`.
+    """Install the request id, headers, body limit, safe responses and request log on `app`.
 
     `csp(path)` picks the policy, `cacheable` are path prefixes that may be cached (static
     assets; everything else is `no-store`), `who()` names the signed-in staff member.
@@ -31,6 +108,9 @@ def harden(app: Flask, settings: Settings, *, csp: Callable[[str], str] = lambda
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    app.wsgi_app = WholeBody(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH"))
+    app.response_class = SafeResponse
 
     @app.before_request
     def start() -> None:

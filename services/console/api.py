@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from werkzeug.http import HTTP_STATUS_CODES
 
 from services.console import handlers as h
@@ -24,6 +24,7 @@ from services.console.auth import (
     officers_only,
     supervisors_only,
 )
+from shared.jsonapi import RETRY_AFTER, Blueprint, ErrorResponses, error_response
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable
 from shared.store.routing import CaseActionError
@@ -47,6 +48,16 @@ _DOC = {401: "No or invalid API token", 403: "Not allowed for your role, or not 
         404: "No such case", 409: "Not possible in the case's current state",
         422: "Invalid body: `errors.json` names each field",
         503: "Storage unavailable; retry after `Retry-After` seconds"}
+# What any call may be answered besides its own statuses (the plugin adds them everywhere).
+ERRORS = ErrorResponses(
+    every={401: _DOC[401], 403: _DOC[403],
+           503: error_response(_DOC[503], headers=RETRY_AFTER)},
+    with_body={400: "The body is not plain JSON: malformed, not UTF-8, nested too deeply, a "
+                    "number too long, NaN or Infinity; `message` says which",
+               413: "Body larger than the limit (`LIAISON_MAX_BODY_BYTES`), chunked or not",
+               415: "A body that is not Content-Type: application/json",
+               422: _DOC[422]},
+    with_query={422: "Invalid query: `errors.query` names each parameter"})
 
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1",
                 description="Liaison officers' and supervisors' JSON API (bearer tokens).")

@@ -8,10 +8,8 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, g, redirect, render_template, url_for
-from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
 from services.console import api, display, login, web_admin, web_officer, web_supervisor
@@ -22,18 +20,19 @@ from shared.casework import CaseworkDeps
 from shared.config import Settings
 from shared.domain.officers import Role
 from shared.geography import load_force
+from shared.jsonapi import Api
 from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, StoreUnavailable, redis_client
-from shared.web import harden
+from shared.web import SafeJSONProvider, harden
 
 logger = logging.getLogger(__name__)
 
 
 
-class OrderedJSON(DefaultJSONProvider):
+class OrderedJSON(SafeJSONProvider):
     """Keep fields in schema order (the contact safety profile comes first in a case)."""
 
     sort_keys = False
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.extensions[EXTENSION] = ConsoleDeps(work, Sealer(settings.sealing_keys),
                                             load_force(settings.force_file or None))
 
-    api_ext = Api(app)
+    api_ext = Api(app, errors=api.ERRORS)
     api_ext.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer",
                        "description": "An API token issued with the liaison CLI"})

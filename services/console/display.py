@@ -26,6 +26,12 @@ LABELS = {  # wording where the code alone reads badly; anything else is humanis
     "sla_breach": "SLA breached", "long_wait": "Long wait",
     "dead_letter": "Could not be routed", "officer_set_away": "Officer set away",
     "force_wide": "Force-wide",
+    "skill_waiting": "Waiting for a scarce skill", "review_breach": "Review overdue",
+    "waiting_too_long": "Long wait", "review": "Review", "contact": "First contact",
+    # why a pending offer was withdrawn (OfferWithdrawn events)
+    "officer_away": "Officer went away", "officer_off_duty": "Officer went off duty",
+    "on_leave": "Officer on leave", "shift_ended": "Officer's shift ended",
+    "role_changed": "No longer an officer",
 }
 
 

@@ -257,7 +257,8 @@ def sla(deps: ConsoleDeps) -> SlaView:
     s = deps.settings
     return deps.store.reads.sla(
         now=deps.clock(), accept_targets={p: s.sla_accept_seconds(p) for p in (1, 2, 3, 4)},
-        contact_targets={p: s.sla_contact_seconds(p) for p in (1, 2, 3, 4)})
+        contact_targets={p: s.sla_contact_seconds(p) for p in (1, 2, 3, 4)},
+        review_targets={p: s.sla_review_seconds(p) for p in (1, 2, 3, 4)})
 
 
 def acknowledge_alert(deps: ConsoleDeps, staff: Staff, alert_id: str) -> dict[str, str]:

@@ -46,7 +46,8 @@ EXTENSION = "liaison_live"
 QUEUES = (ROUTE_QUEUE, NOTIFY_QUEUE, SWEEP_QUEUE)
 QUIET_EVENTS = frozenset({events.CASE_VIEWED, "NoteAdded"})  # change no dashboard number
 EMERGENCY_ALERTS = frozenset({"emergency_case", "emergency_waiting"})
-ALERT_FIELDS = ("id", "kind", "case_id", "reference", "district", "priority", "officer_id")
+ALERT_FIELDS = ("id", "kind", "case_id", "reference", "district", "priority", "officer_id",
+                "skills")
 ALIVE_SECONDS = 10 * 60
 STALL_SECONDS = 2 * 60
 RETRY_MS = 3000

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
 from shared.domain.model import Priority
 from shared.domain.officers import Availability
-from shared.schemas import StrictSchema
+from shared.schemas import StrictSchema, Text
 
 OFFICER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
 
@@ -33,6 +33,7 @@ class Instant(fields.DateTime):
 
     def __init__(self, **kw: Any) -> None:
         kw.setdefault("dump_default", None)  # a time not reached yet is null, not absent
+        kw.setdefault("allow_none", True)    # … and the document says so (`nullable`)
         super().__init__(**kw)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
@@ -49,7 +50,11 @@ class Flag(fields.Boolean):
 
 
 class PriorityLabel(fields.String):
-    """A priority number as its name: emergency, high, standard, advice."""
+    """A priority number as its name: emergency, high, standard, advice (null if unknown)."""
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("allow_none", True)
+        super().__init__(**kw)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
         return Priority(int(value)).label if value not in (None, "") else None
@@ -68,8 +73,8 @@ class CommaList(fields.List):
 # requests
 class DeclineSchema(StrictSchema):
     reason = _choice(DECLINE_REASONS)
-    note = fields.String(validate=validate.Length(max=500, error="Use 500 characters or fewer."),
-                         metadata={"description": "Kept sealed on the case as a note"})
+    note = Text(validate=validate.Length(max=500, error="Use 500 characters or fewer."),
+                metadata={"description": "Kept sealed on the case as a note"})
 
 
 class ContactSchema(StrictSchema):
@@ -78,8 +83,9 @@ class ContactSchema(StrictSchema):
 
 
 class NoteSchema(StrictSchema):
-    text = fields.String(required=True, validate=[validate.Length(
-        min=1, max=5000, error="Use between 1 and 5000 characters."), _not_blank])
+    text = Text(required=True, validate=[validate.Length(
+        min=1, max=5000, error="Use between 1 and 5000 characters."), _not_blank],
+        metadata={"pattern": r"\S"})
 
 
 class CloseSchema(StrictSchema):
@@ -93,6 +99,7 @@ class AvailabilitySchema(StrictSchema):
 class ReassignSchema(StrictSchema):
     officer_id = fields.String(required=True, allow_none=True, validate=validate.Regexp(
         OFFICER_ID, error="Give an officer's id."), metadata={
+        "pattern": OFFICER_ID.replace("\\Z", "$"),  # JSON Schema (ECMA) has no \Z
         "description": "The officer to offer the case to; null sends it back to routing"})
 
 
@@ -159,6 +166,7 @@ class CaseDetailSchema(Schema):
     out_of_area = Flag()
     strands = CommaList()
     triage = CommaList()
+    required_skills = CommaList()
     preferred_skills = CommaList()
     anonymous = Flag()
     contactable = Flag()
@@ -169,7 +177,7 @@ class CaseDetailSchema(Schema):
     accepted_at = Instant()
     first_contact_at = Instant()
     closed_at = Instant()
-    outcome = fields.String(dump_default=None)
+    outcome = fields.String(dump_default=None, allow_none=True)
 
 
 class ContactSafetySchema(Schema):

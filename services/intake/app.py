@@ -7,19 +7,19 @@ import logging
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
 from services.intake import api, views
 from services.intake.handlers import IntakeDeps
 from shared.config import Settings
 from shared.geography import load_force
+from shared.jsonapi import Api
 from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.metrics import install_metrics
 from shared.observability import configure_logging
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
-from shared.web import CSP, harden
+from shared.web import CSP, SafeJSONProvider, harden
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     settings = settings or Settings.from_env()
     configure_logging(settings, "intake")
     app = Flask(__name__)
+    app.json = SafeJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -78,8 +79,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     )
     views.register(app, limiter, settings.rate_limit)
 
-    api_ext = Api(app)
-    api.register(app, api_ext, limiter, settings.rate_limit)
+    api_ext = Api(app, errors=api.ERRORS)
+    api.register(app, api_ext, limiter, settings.api_rate_limit)
     csrf.exempt(api.blp)
     views.register_error_pages(app, api_ext.handle_http_exception)
 

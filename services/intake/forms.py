@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from shared.domain.model import TIME_PRESETS
@@ -23,10 +24,13 @@ PRESETS = {"contact.safe_times", "preferred_times"}
 ANY_TIME = "any_time"
 # Fields that are part of a form but not of the payload.
 CONTROL = {"csrf_token", "submission_id"}
+NOT_A_FIELD = "This is not a field of this form."
 
 
 def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False) -> dict[str, Any]:
-    """Nest dotted names, turn ticks into booleans, presets into time windows; drop blanks."""
+    """Nest dotted names, turn ticks into booleans, presets into time windows; drop blanks.
+
+    Raises ValidationError for names that do not nest (see `_put`)."""
     payload: dict[str, Any] = {}
     for name in form.keys():
         if name in CONTROL or name.startswith("_"):
@@ -82,10 +86,16 @@ def flatten_errors(messages: Mapping[str, Any], prefix: str = "") -> dict[str, l
 
 
 def _put(payload: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c`; a name that treats a field as a group, or a group as a field, was not
+    made by our form (a hand-made or tampered post): a field error, never a crash."""
     *parents, leaf = dotted.split(".")
     node = payload
     for part in parents:
         node = node.setdefault(part, {})
+        if not isinstance(node, dict):  # a field posted as if it were a group
+            raise ValidationError({dotted: [NOT_A_FIELD]})
+    if isinstance(node.get(leaf), dict):  # a group posted as if it were a field
+        raise ValidationError({dotted: [NOT_A_FIELD]})
     node[leaf] = value
 
 

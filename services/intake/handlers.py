@@ -110,7 +110,7 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
     case = new_case(
         kind, result, placement, now=now,
         strands=tuple(HateStrand(s) for s in data.get("hate_strands", [])),
-        preferred_skills=skills_for(data.get("needs") or {}),
+        required_skills=skills_for(data.get("needs") or {}),
         anonymous=anonymous, contactable=contactable,
     )
     plain = _canonical(data)
@@ -190,7 +190,9 @@ def _resolve(location: dict[str, Any] | None, field_name: str,
 
 
 def skills_for(needs: dict[str, Any]) -> tuple[str, ...]:
-    """Preferred officer skills from the person's needs (language, BSL)."""
+    """Officer skills the person's needs require (a BSL interpreter, a language other than
+    English): never relaxed — the case waits for an officer who has them, and the
+    supervisors are told at once. Nothing a person asks for is merely preferred today."""
     skills = []
     if needs.get("bsl_interpreter"):
         skills.append("bsl")

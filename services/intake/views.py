@@ -12,7 +12,7 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from services.intake.forms import contact_is_blank, flatten_errors, form_to_payload
 from services.intake.handlers import IdempotencyConflict, IntakeDeps, receive
@@ -107,9 +107,8 @@ def _submit(kind: CaseKind) -> ResponseReturnValue:
     drop_contact = kind is CaseKind.REPORT and (
         form.get("anonymous") == "on" or (form.get("consent_to_contact") != "on"
                                           and contact_is_blank(form)))
-    payload = form_to_payload(form, drop_contact=drop_contact)
     try:
-        data = schema.load(payload)
+        data = schema.load(form_to_payload(form, drop_contact=drop_contact))
         receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form))
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
@@ -160,6 +159,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     response = current_app.make_response(_http_error_body(error))
     if error.code == 429:
         response.headers["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:  # RFC 9110 asks for it
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 
 

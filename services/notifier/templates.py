@@ -7,6 +7,7 @@ and, when they asked for discretion, says nothing that names the police or the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from shared.geography import Force, load_force
 
 # Words a discreet message never contains (checked case-insensitively by the tests).
 BANNED_WHEN_DISCREET = ("police", "constabulary", "lgbt", "hate crime", "hate", "officer")
+_SKILL = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,39}\Z")  # the skill codes officers are given
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,15 @@ _STAFF: dict[Kind, tuple[str, str]] = {
                      "An emergency case has arrived. Make sure someone picks it up now."),
     Kind.WAITING_TOO_LONG: ("[{priority}] Case {ref} is waiting for an officer ({district})",
                             "No eligible officer has taken this case for a while."),
+    Kind.SKILL_WAITING: ("[{priority}] Case {ref} is waiting for a scarce skill ({district})",
+                         "No officer who has a skill this case needs can take it now. "
+                         "It waits for one; consider reassigning it to an officer with the "
+                         "skill."),
     Kind.SLA_BREACH: ("[{priority}] Case {ref} missed its time target ({district})",
                       "This case has not been accepted or contacted in time."),
+    Kind.REVIEW_BREACH: ("[{priority}] Case {ref} missed its review target ({district})",
+                         "This case may not be contacted (anonymous, or no way or consent to "
+                         "contact) and has not been reviewed and closed or referred in time."),
     Kind.OFFICER_SET_AWAY: ("[{priority}] Officer set away after missed offers (case {ref})",
                             "An officer missed two offers in a row and was set away; "
                             "the case has gone back to routing."),
@@ -62,10 +71,12 @@ def render(kind: str, record: Mapping[str, str], console_url: str, *, discreet: 
         return Message(subject, body, kind=kind, reference=facts["ref"])
     subject_t, opening = _STAFF[Kind(kind)]
     subject = subject_t.format(**facts)
+    needs = f"Skill needed: {facts['skills']}\n" if facts["skills"] else ""
     body = (f"{opening}\n\n"
             f"Reference: {facts['ref']}\n"
             f"Priority: {facts['priority']}\n"
-            f"District: {facts['district']}\n\n"
+            f"District: {facts['district']}\n"
+            f"{needs}\n"
             f"Open it in the console: {facts['link']}\n")
     return Message(subject, body, kind=kind, reference=facts["ref"],
                    priority=facts["priority"], district=facts["district"], link=facts["link"])
@@ -80,8 +91,10 @@ def _facts(record: Mapping[str, str], console_url: str, force: Force) -> dict[st
     except ValueError:
         priority = "Standard"
     case_id = record.get("case_id", "")
+    # skill codes (bsl, lang:polish) are routing data; anything else in the field is dropped
+    skills = ", ".join(s for s in record.get("skills", "").split(",") if _SKILL.match(s))
     return {"ref": record.get("reference", ""), "priority": priority, "district": district,
-            "link": f"{console_url.rstrip('/')}/cases/{case_id}"}
+            "link": f"{console_url.rstrip('/')}/cases/{case_id}", "skills": skills}
 
 
 def _reporter_ack(reference: str, name: str, discreet: bool, force: Force) -> tuple[str, str]:

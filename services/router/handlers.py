@@ -36,8 +36,8 @@ def assign_case(case_id: str, deps: CaseworkDeps, force: Force) -> RouteResult:
         case_id, now=deps.clock(), pools=pools, timeouts=deps.timeouts(),
         from_states=routable_states(), grace=deps.settings.outbox_grace_seconds,
         alert_id=uuid.uuid4().hex)
-    if result.notification_id:
-        deps.publisher.deliver_notification(result.notification_id)
+    for notification_id in result.notification_ids:  # the offer, or supervisor alerts
+        deps.publisher.deliver_notification(notification_id)
     logger.info("route: %s", result.outcome, extra={
         "case_id": case_id, "officer_id": result.officer_id, "district": district or "force"})
     return result

@@ -1,7 +1,8 @@
 """The sweeper (Celery beat, every few seconds): the timers that make the system safe.
 
-Expires offers past their deadline, applies rota changes, re-publishes cases and
-notifications whose messages may have been lost, and raises SLA and long-wait alerts.
+Expires offers past their deadline, applies rota changes (and rechecks officers put on the
+rota timer), re-publishes cases and notifications whose messages may have been lost, and
+raises SLA (accept, first contact, review) and long-wait alerts.
 Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
 """
 
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from shared import casework
 from shared.casework import CaseworkDeps
+from shared.domain.alerts import REVIEW_BREACH
+from shared.domain.officers import off_shift_reason
 from shared.geography import Force
 from shared.store import StoreUnavailable
 from shared.store.routing import CaseActionError
@@ -57,27 +60,21 @@ def _expire_offers(deps: CaseworkDeps, force: Force, now: float, report: SweepRe
 
 
 def _apply_rota(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+    """Officers whose shift or leave starts or ends now (or who asked to be looked at again):
+    on shift, offered waiting work; off shift or on leave, their pending offers re-routed."""
     tz = ZoneInfo(force.timezone)
     at = datetime.fromtimestamp(now, UTC)
     for officer_id in deps.store.officers.rota_due(now):
         officer = deps.store.officers.get(officer_id)
         if officer is None:
-            deps.store.officers.set_on_shift(officer_id, False, None)
+            deps.store.officers.set_on_shift(officer_id, False, None, now=now)
             continue
-        on_shift = officer.rota.on_shift(at, tz)
         change = officer.rota.next_change(at, tz)
-        available = deps.store.officers.set_on_shift(
-            officer_id, on_shift, change.timestamp() if change else None)
+        result = deps.store.officers.set_on_shift(
+            officer_id, officer.rota.on_shift(at, tz), change.timestamp() if change else None,
+            now=now, why_off=off_shift_reason(officer.rota, at))
         report.shift_changes.append(officer_id)
-        if not on_shift:
-            for case_id in deps.store.officers.cases(officer_id):
-                if (deps.store.cases.get(case_id) or {}).get("state") == "offered":
-                    try:
-                        casework.withdraw_for_shift_end(deps, case_id)
-                    except CaseActionError:
-                        pass
-        elif available:
-            casework.drain(deps, officer_id)
+        casework.officer_changed(deps, officer_id, result)
 
 
 def _republish_cases(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
@@ -96,12 +93,14 @@ def _republish_notifications(deps: CaseworkDeps, force: Force, now: float,
 
 
 def _raise_alerts(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
-    checks = [("sla_accept", "sla_accept", now),
-              ("sla_contact", "sla_contact", now),
-              ("waiting_too_long", "waiting_since", now - deps.settings.wait_alert_seconds)]
-    for kind, timer, cutoff in checks:
+    # (report name, timer, due before, alert kind)
+    checks = [("sla_accept", "sla_accept", now, "sla_breach"),
+              ("sla_contact", "sla_contact", now, "sla_breach"),
+              ("sla_review", "sla_review", now, REVIEW_BREACH),
+              ("waiting_too_long", "waiting_since", now - deps.settings.wait_alert_seconds,
+               "waiting_too_long")]
+    for kind, timer, cutoff, alert_kind in checks:
         for case_id in deps.store.routing.due(timer, cutoff):
-            alert_kind = "sla_breach" if kind.startswith("sla") else kind
             nid = deps.store.alerts.raise_for_case(alert_kind, case_id, now=now, timer=timer,
                                                    grace=deps.settings.outbox_grace_seconds)
             if nid:

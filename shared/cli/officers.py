@@ -227,12 +227,16 @@ def leave(ctx: click.Context, officer_id: str, start: str | None, end: str | Non
 def status(ctx: click.Context, officer_id: str, status: str) -> None:
     """Set availability: available, away or off_duty."""
     officer = _officer(ctx, officer_id)
-    store = _rt(ctx).get_store()
-    takes = store.officers.set_status(officer_id, Availability(status))
-    if takes:  # the next sweep offers them any waiting case they can take
-        store.officers.recheck(officer_id, _rt(ctx).clock().timestamp())
+    store, now = _rt(ctx).get_store(), _rt(ctx).clock().timestamp()
+    change = store.officers.set_status(officer_id, Availability(status), now=now)
+    if change.available:  # the next sweep offers them any waiting case they can take
+        store.officers.recheck(officer_id, now)
     click.echo(f"{officer.name} is now {status}; can be offered cases now: "
-               f"{'yes' if takes else 'no'}")
+               f"{'yes' if change.available else 'no'}")
+    if change.withdrawn:  # already back in the queue; the next sweep routes them again
+        n = len(change.withdrawn)
+        click.echo(f"{n} pending offer{'s' if n > 1 else ''} withdrawn and sent back to "
+                   "routing")
 
 
 @officers.command("import")

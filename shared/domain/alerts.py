@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from shared.domain.cases import Case
 
 EMERGENCY_CASE = "emergency_case"
+EMERGENCY_WAITING = "emergency_waiting"  # an emergency nobody eligible can take now
+SKILL_WAITING = "skill_waiting"          # waiting for an officer with a required skill
+REVIEW_BREACH = "review_breach"          # a non-contactable case not reviewed in time
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from shared.domain.model import CaseKind, CaseState, HateStrand, Priority
@@ -33,7 +34,8 @@ class Case:
     created_at: float
     triage_reasons: tuple[str, ...] = ()
     strands: tuple[HateStrand, ...] = ()
-    preferred_skills: tuple[str, ...] = ()
+    required_skills: tuple[str, ...] = ()   # never relaxed: the case waits for them
+    preferred_skills: tuple[str, ...] = ()  # break ties between eligible officers
     anonymous: bool = False
     contactable: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class Case:
             "home_district": p.home_district or "",
             "out_of_area": "1" if p.out_of_area else "0",
             "strands": ",".join(s.value for s in self.strands),
+            "required_skills": ",".join(self.required_skills),
             "preferred_skills": ",".join(self.preferred_skills),
             "triage": ",".join(self.triage_reasons),
             "anonymous": "1" if self.anonymous else "0",
@@ -68,8 +71,9 @@ class Case:
 
 
 def new_case(kind: CaseKind, triage: Triage, placement: Placement, *, now: float,
-             strands: tuple[HateStrand, ...] = (), preferred_skills: tuple[str, ...] = (),
-             anonymous: bool = False, contactable: bool = False) -> Case:
+             strands: tuple[HateStrand, ...] = (), required_skills: tuple[str, ...] = (),
+             preferred_skills: tuple[str, ...] = (), anonymous: bool = False,
+             contactable: bool = False) -> Case:
     """A freshly received case with a new id and reference."""
     return Case(
         id=uuid.uuid4().hex,
@@ -81,10 +85,21 @@ def new_case(kind: CaseKind, triage: Triage, placement: Placement, *, now: float
         created_at=now,
         triage_reasons=triage.reasons,
         strands=strands,
+        required_skills=required_skills,
         preferred_skills=preferred_skills,
         anonymous=anonymous,
         contactable=contactable,
     )
+
+
+CONTACT_CLOCK = "contact"  # time to first contact
+REVIEW_CLOCK = "review"    # time to review and close or refer: nobody may contact them
+
+
+def clock_after_accept(fields: Mapping[str, str]) -> str:
+    """The SLA clock an accepted case runs on: first contact, or — for a case nobody may
+    contact (anonymous, or no consent or channel) — review."""
+    return CONTACT_CLOCK if fields.get("contactable") == "1" else REVIEW_CLOCK
 
 
 def with_new_reference(case: Case) -> Case:

@@ -13,6 +13,7 @@ CASE_WAITING = "CaseWaiting"
 OFFER_ACCEPTED = "OfferAccepted"
 OFFER_DECLINED = "OfferDeclined"
 OFFER_EXPIRED = "OfferExpired"
+OFFER_WITHDRAWN = "OfferWithdrawn"  # the officer became ineligible; `reason` says how
 CONTACT_RECORDED = "ContactRecorded"
 CASE_CLOSED = "CaseClosed"
 CASE_REASSIGNED = "CaseReassigned"

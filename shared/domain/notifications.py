@@ -15,7 +15,9 @@ class Kind(StrEnum):
     OFFER = "offer"                        # to an officer: a case is offered to you
     EMERGENCY = "emergency"                # to supervisors: an emergency case arrived
     WAITING_TOO_LONG = "waiting_too_long"  # to supervisors: nobody eligible for a while
-    SLA_BREACH = "sla_breach"              # to supervisors
+    SKILL_WAITING = "skill_waiting"        # to supervisors: waits for a required skill
+    SLA_BREACH = "sla_breach"              # to supervisors: not accepted / contacted in time
+    REVIEW_BREACH = "review_breach"        # to supervisors: a no-contact case not reviewed
     OFFICER_SET_AWAY = "officer_set_away"  # to supervisors: two offers expired in a row
     DEAD_LETTER = "dead_letter"            # to supervisors: work that kept failing
     REASSIGNED = "reassigned"              # to an officer: a supervisor gave you a case

@@ -25,6 +25,28 @@ class Availability(StrEnum):
     OFF_DUTY = "off_duty"
 
 
+class Withdrawal(StrEnum):
+    """Why an officer lost their pending offers (the `OfferWithdrawn` event's reason).
+
+    An officer may hold an offer only while they could be given one: role officer, status
+    available, on shift and not on leave. Load is no reason: a capacity lowered below what
+    someone holds takes nothing back. The rule runs atomically in the officer scripts
+    (`shared/lua/lib.lua`, `unavailable_because`); only leave versus shift end is told
+    apart here, from the rota.
+    """
+
+    OFFICER_AWAY = "officer_away"
+    OFFICER_OFF_DUTY = "officer_off_duty"
+    ROLE_CHANGED = "role_changed"
+    ON_LEAVE = "on_leave"
+    SHIFT_ENDED = "shift_ended"
+
+
+def off_shift_reason(rota: Rota, at: datetime) -> Withdrawal:
+    """Why someone off shift at `at` is off: on leave, or outside their shifts."""
+    return Withdrawal.ON_LEAVE if rota.on_leave(at) else Withdrawal.SHIFT_ENDED
+
+
 @dataclass(frozen=True)
 class Officer:
     id: str

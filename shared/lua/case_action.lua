@@ -5,31 +5,15 @@
 --       5 now, 6 config JSON:
 --       { from_states = [...] (legal source states, from the Python state machine),
 --         target = state, own = bool (the actor must hold the case), reason, channel,
---         outcome, to_officer, sla_contact = seconds, timeouts = {...}, away_after = 2,
+--         outcome, to_officer, timeouts = {...}, away_after = 2,
+--         sla_clock = "contact" | "review" and sla_seconds (the clock acceptance starts),
 --         notification_id, alert_id, events_maxlen, grace }
--- Returns {"ok", state, officer_freed, extra} or {"error", code, detail}
+-- Returns {"ok", state, officer_freed, extra, other case ids sent back to routing...}
+--         or {"error", code, detail}
 local P = ARGV[1]
 local action, case_id, actor, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local cfg = cjson.decode(ARGV[6])
 -- @lib
-
--- Release the case from its officer and send it back to routing (outbox, due now).
-local function back_to_routing(c, exclude)
-  local officer_id = c.officer or ""
-  if officer_id ~= "" then
-    redis.call("SREM", key("officer", officer_id, "cases"), case_id)
-    if exclude then redis.call("SADD", key("case", case_id, "excluded"), officer_id) end
-    refresh(officer_id)
-  end
-  redis.call("ZREM", key("offers"), case_id)
-  redis.call("ZREM", key("sla", "contact"), case_id)
-  redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
-    "waiting_since", fmt(now), "updated_at", fmt(now))
-  redis.call("ZADD", key("waiting"), fmt(tonumber(c.priority) * LOAD + tonumber(c.created_at)), case_id)
-  redis.call("ZADD", key("waiting", "since"), fmt(now), case_id)
-  redis.call("ZADD", key("outbox"), fmt(now), case_id)
-  return officer_id
-end
 
 local c = hash(key("case", case_id))
 if c.id == nil then return {"error", "not_found", ""} end
@@ -43,7 +27,9 @@ if action == "accept" then
     "updated_at", fmt(now))
   redis.call("ZREM", key("offers"), case_id)
   redis.call("ZREM", key("sla", "accept"), case_id)
-  redis.call("ZADD", key("sla", "contact"), fmt(now + cfg.sla_contact), case_id)
+  -- first contact, or review for a case nobody may contact (the clock is chosen in Python)
+  local clock = cfg.sla_clock == "review" and "review" or "contact"
+  redis.call("ZADD", key("sla", clock), fmt(now + cfg.sla_seconds), case_id)
   redis.call("HSET", key("officer", actor), "expiries", "0")
   local waited = now - tonumber(c.offered_at or now)
   event(case_id, {"type", "OfferAccepted", "case_id", case_id, "officer_id", actor,
@@ -53,7 +39,7 @@ if action == "accept" then
   return {"ok", "accepted", "", ""}
 end
 
-if action == "decline" or action == "expire" or action == "off_shift" then
+if action == "decline" or action == "expire" then
   if action == "expire" and tonumber(c.offer_deadline or "0") > now then
     return {"error", "not_due", ""}
   end
@@ -68,16 +54,20 @@ if action == "decline" or action == "expire" or action == "off_shift" then
   elseif action == "decline" and officer_id ~= "" then
     redis.call("HSET", key("officer", officer_id), "expiries", "0")
   end
-  back_to_routing(c, true)
-  local types = {decline = "OfferDeclined", expire = "OfferExpired", off_shift = "OfferWithdrawn"}
+  back_to_routing(case_id, c, true)
+  local types = {decline = "OfferDeclined", expire = "OfferExpired"}
   event(case_id, {"type", types[action], "case_id", case_id, "officer_id", officer_id,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "reason", cfg.reason or action, "at", fmt(now)})
+  local result = {"ok", "waiting", officer_id, away}
   if away == "1" then
     alert(cfg.alert_id, "officer_set_away", case_id, c, officer_id)
     notification(cfg.notification_id, "officer_set_away", "supervisors", "", case_id, c)
+    -- now away: their other pending offers go back to routing too
+    local _, withdrawn = settle(officer_id)
+    for _, other in ipairs(withdrawn) do result[#result + 1] = other end
   end
-  return {"ok", "waiting", officer_id, away}
+  return result
 end
 
 if action == "contact" then
@@ -98,8 +88,9 @@ if action == "close" then
     redis.call("SREM", key("officer", officer_id, "cases"), case_id)
     refresh(officer_id)
   end
-  for _, z in ipairs({key("offers"), key("sla", "accept"), key("sla", "contact"), key("waiting"),
-                      key("waiting", "since"), key("outbox")}) do
+  for _, z in ipairs({key("offers"), key("sla", "accept"), key("sla", "contact"),
+                      key("sla", "review"), key("waiting"), key("waiting", "since"),
+                      key("outbox")}) do
     redis.call("ZREM", z, case_id)
   end
   redis.call("HSET", key("case", case_id), "state", "closed", "closed_at", fmt(now),
@@ -128,10 +119,13 @@ if action == "reassign" then
   end
   redis.call("ZREM", key("offers"), case_id)
   redis.call("ZREM", key("sla", "contact"), case_id)
+  redis.call("ZREM", key("sla", "review"), case_id)
   redis.call("SREM", key("case", case_id, "excluded"), target)
   if target == "" then
-    back_to_routing({officer = "", priority = c.priority, created_at = c.created_at}, false)
+    back_to_routing(case_id, {officer = "", priority = c.priority, created_at = c.created_at},
+      false)
   else
+    redis.call("HDEL", key("case", case_id), "skill_alert")  -- offered: any wait is over
     local deadline = now + tonumber(cfg.timeouts[c.priority] or 3600)
     redis.call("SADD", key("officer", target, "cases"), case_id)
     redis.call("HSET", key("officer", target), "last_offer_at", fmt(now))

@@ -3,14 +3,17 @@
 -- officer past capacity (DESIGN §5). Keys are derived from the prefix in ARGV[1]
 -- (single Redis / Sentinel deployments; not Redis Cluster).
 --
--- ARGV: 1 prefix, 2 mode ("assign" | "drain" | "refresh"), 3 subject (case id or officer
---       id), 4 now (epoch seconds), 5 config JSON:
+-- ARGV: 1 prefix, 2 mode ("assign" | "drain"), 3 subject (case id or officer id),
+--       4 now (epoch seconds), 5 config JSON:
 --       { pools = [[district...], ...] (assign), timeouts = {"1": s, ...},
 --         from_states = [state...] (states the case may be routed from),
---         notification_id, alert_id, events_maxlen, scan, grace }
+--         notification_id, alert_id (emergency alert),
+--         skill_alert_id, skill_notification_id (waiting for a required skill),
+--         events_maxlen, scan, grace }
 -- Returns: {"offered", case_id, officer_id, notification_id}
---          | {"waiting", case_id, "", notification_id or ""}
---          | {"noop", state} | {"missing"} | {"none"} | {"refreshed", "0"|"1"}
+--          | {"waiting", case_id, "", notification id...} (supervisor alerts raised now)
+--          | {"noop", state} | {"missing"} | {"none"}
+-- Officer changes (save, status, shift) are officer.lua's.
 local P = ARGV[1]
 local mode, subject, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local cfg = cjson.decode(ARGV[5])
@@ -81,6 +84,7 @@ local function reserve(case_id, c, officer_id, nid)
   redis.call("HSET", key("case", case_id), "state", "offered", "officer", officer_id,
     "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now),
     "route_attempts", "0")
+  redis.call("HDEL", key("case", case_id), "skill_alert")  -- its wait is over
   redis.call("ZADD", key("offers"), fmt(deadline), case_id)
   redis.call("ZREM", key("waiting"), case_id)
   redis.call("ZREM", key("waiting", "since"), case_id)
@@ -90,11 +94,6 @@ local function reserve(case_id, c, officer_id, nid)
     "deadline", fmt(deadline), "at", fmt(now)})
   notification(nid, "offer", "officer", officer_id, case_id, c)
   return {"offered", case_id, officer_id, nid}
-end
-
-if mode == "refresh" then
-  local ok = refresh(subject)
-  return {"refreshed", ok and "1" or "0"}
 end
 
 if mode == "assign" then
@@ -116,7 +115,7 @@ if mode == "assign" then
   -- Nobody eligible: wait by priority, then age.
   redis.call("ZREM", key("outbox"), case_id)
   redis.call("HSET", key("case", case_id), "route_attempts", "0")
-  local alerted = ""
+  local alerted = {"waiting", case_id, ""}
   if c.state ~= "waiting" then
     redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
       "waiting_since", fmt(now), "updated_at", fmt(now))
@@ -127,10 +126,23 @@ if mode == "assign" then
     if c.priority == "1" and cfg.alert_id ~= nil and cfg.alert_id ~= "" then
       alert(cfg.alert_id, "emergency_waiting", case_id, c, "")
       notification(cfg.notification_id, "emergency", "supervisors", "", case_id, c)
-      alerted = cfg.notification_id
+      alerted[#alerted + 1] = cfg.notification_id
     end
   end
-  return {"waiting", case_id, "", alerted}
+  -- A required skill nobody eligible has: the supervisors hear at once, skill named, once
+  -- per wait (the flag is cleared when the case is next offered).
+  if #required > 0 and (c.skill_alert or "") == "" and (cfg.skill_alert_id or "") ~= "" then
+    local skills = table.concat(required, ",")
+    alert(cfg.skill_alert_id, "skill_waiting", case_id, c, "", skills)
+    redis.call("XADD", key("case", case_id, "log"), "*", "type", "AlertRaised",
+      "alert_id", cfg.skill_alert_id, "case_id", case_id, "kind", "skill_waiting",
+      "skills", skills, "at", fmt(now))
+    notification(cfg.skill_notification_id, "skill_waiting", "supervisors", "", case_id, c,
+      skills)
+    redis.call("HSET", key("case", case_id), "skill_alert", cfg.skill_alert_id)
+    alerted[#alerted + 1] = cfg.skill_notification_id
+  end
+  return alerted
 end
 
 if mode == "drain" then

@@ -10,7 +10,7 @@ from shared.domain.notifications import new_notification_id
 from shared.store.base import Keys, load_script, translate_errors
 
 TIMERS = {"sla_accept": "sla:accept", "sla_contact": "sla:contact",
-          "waiting_since": "waiting:since", "": ""}
+          "sla_review": "sla:review", "waiting_since": "waiting:since", "": ""}
 
 
 class AlertRepository:

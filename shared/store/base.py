@@ -144,6 +144,11 @@ class Keys:
         return f"{self.prefix}sla:contact"
 
     @property
+    def sla_review(self) -> str:
+        """Review-by times of accepted cases nobody may contact (anonymous and the like)."""
+        return f"{self.prefix}sla:review"
+
+    @property
     def rota_changes(self) -> str:
         return f"{self.prefix}rota:changes"
 

@@ -39,7 +39,8 @@ WORKER_SIGNS = {
     "router": (events.CASE_OFFERED, events.CASE_WAITING, "CaseDeadLettered"),
     "notifier": ("NotificationSent", "NotificationSkipped", "NotificationFailed",
                  "NotificationDeadLettered"),
-    "sweeper": (events.OFFER_EXPIRED, "OfferWithdrawn", events.CASE_REPUBLISHED),
+    # (not OfferWithdrawn: the console writes it too, when an officer goes away)
+    "sweeper": (events.OFFER_EXPIRED, events.CASE_REPUBLISHED),
 }
 PERSON_FIELDS = ("by", "staff_id", "user_id", "officer_id", "username")
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}\Z")

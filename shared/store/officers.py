@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
-from typing import cast
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
-from shared.domain.officers import Availability, Officer, Role
+from shared.domain.officers import Availability, Officer, Role, Withdrawal, off_shift_reason
 from shared.store.base import Keys, load_script, translate_errors
 
 
@@ -16,39 +20,53 @@ class OfficerHasCases(Exception):
     """An officer with open cases cannot be removed; reassign them first."""
 
 
+@dataclass(frozen=True)
+class OfficerChange:
+    """What an officer change did to routing."""
+
+    available: bool                   # they can be offered a case now
+    withdrawn: tuple[str, ...] = ()   # their pending offers taken back: waiting, in the
+                                      # outbox (due now), to be routed again
+
+
 class OfficerRepository:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
-        self._route = load_script(client, "route")
+        self._officer = load_script(client, "officer")
+
+    def _apply(self, mode: str, officer_id: str, now: float | None,
+               why_off: str = Withdrawal.SHIFT_ENDED, **config: Any) -> OfficerChange:
+        """One atomic officer change (officer.lua); KeyError when there is no such officer.
+        `why_off`: the reason given if it leaves them off shift (leave or shift end)."""
+        now = time.time() if now is None else now
+        raw = self._officer(args=[self._keys.prefix, mode, officer_id, f"{now:.6f}", json.dumps(
+            {"off_shift_reason": str(why_off), **config}, ensure_ascii=False)])
+        if raw[0] == "missing":
+            raise KeyError(officer_id)
+        return OfficerChange(available=raw[1] == "1", withdrawn=tuple(raw[2:]))
 
     @translate_errors
-    def save(self, officer: Officer, *, on_shift: bool, next_change: float | None) -> None:
-        """Create or update an officer and place them in (or out of) availability sets."""
-        k = self._keys
-        old = self._r.hget(k.officer(officer.id), "districts") or ""
-        pipe = self._r.pipeline(transaction=True)
-        for district in filter(None, str(old).split(",")):  # districts may have changed
-            pipe.zrem(k.available(district), officer.id)
-        fields = officer.fields() | {"on_shift": "1" if on_shift else "0"}
-        pipe.hset(k.officer(officer.id), mapping=cast("dict[str | bytes, str]", fields))
-        pipe.sadd(k.officers, officer.id)
-        if officer.role is Role.SUPERVISOR:
-            pipe.sadd(k.supervisors, officer.id)
-        else:
-            pipe.srem(k.supervisors, officer.id)
-        if next_change is None:
-            pipe.zrem(k.rota_changes, officer.id)
-        else:
-            pipe.zadd(k.rota_changes, {officer.id: next_change})
-        pipe.execute()
-        self.refresh(officer.id)
+    def save(self, officer: Officer, *, on_shift: bool, next_change: float | None,
+             now: float | None = None) -> OfficerChange:
+        """Create or update an officer and place them in (or out of) availability sets;
+        an officer who may no longer hold offers loses their pending ones (one script)."""
+        at = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+        config: dict[str, Any] = {"fields": officer.fields(), "on_shift": on_shift,
+                                  "supervisor": officer.role is Role.SUPERVISOR}
+        if next_change is not None:
+            config["next_change"] = next_change
+        return self._apply("save", officer.id, now, off_shift_reason(officer.rota, at),
+                           **config)
 
     @translate_errors
     def refresh(self, officer_id: str) -> bool:
-        """Recompute availability-set membership; True when the officer can take a case now."""
-        result = self._route(args=[self._keys.prefix, "refresh", officer_id, "0", "{}"])
-        return bool(result[1] == "1")
+        """Recompute availability-set membership (withdrawing pending offers of someone who
+        may not hold them); True when the officer can take a case now."""
+        try:
+            return self._apply("refresh", officer_id, None).available
+        except KeyError:
+            return False
 
     @translate_errors
     def get(self, officer_id: str) -> Officer | None:
@@ -79,25 +97,25 @@ class OfficerRepository:
         return sorted(self._r.smembers(self._keys.officer_cases(officer_id)))
 
     @translate_errors
-    def set_status(self, officer_id: str, status: Availability) -> bool:
-        """Set availability; True when the officer can now take a case."""
-        if not self._r.exists(self._keys.officer(officer_id)):
-            raise KeyError(officer_id)
-        self._r.hset(self._keys.officer(officer_id),
-                     mapping={"status": status.value, "expiries": "0"})
-        return self.refresh(officer_id)
+    def set_status(self, officer_id: str, status: Availability, *,
+                   now: float | None = None) -> OfficerChange:
+        """Set availability (away and off duty withdraw pending offers, atomically);
+        KeyError when there is no such officer."""
+        return self._apply("status", officer_id, now, status=status.value)
 
     @translate_errors
-    def set_on_shift(self, officer_id: str, on_shift: bool, next_change: float | None) -> bool:
-        """Apply a rota change found by the sweeper; True when now available for cases."""
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(self._keys.officer(officer_id), "on_shift", "1" if on_shift else "0")
-        if next_change is None:
-            pipe.zrem(self._keys.rota_changes, officer_id)
-        else:
-            pipe.zadd(self._keys.rota_changes, {officer_id: next_change})
-        pipe.execute()
-        return self.refresh(officer_id)
+    def set_on_shift(self, officer_id: str, on_shift: bool, next_change: float | None, *,
+                     now: float | None = None,
+                     why_off: str = Withdrawal.SHIFT_ENDED) -> OfficerChange:
+        """Apply a rota change found by the sweeper (going off shift withdraws pending
+        offers, atomically). A missing officer is dropped from the rota timer."""
+        config: dict[str, Any] = {"on_shift": on_shift}
+        if next_change is not None:
+            config["next_change"] = next_change
+        try:
+            return self._apply("shift", officer_id, now, why_off, **config)
+        except KeyError:
+            return OfficerChange(available=False)
 
     @translate_errors
     def recheck(self, officer_id: str, at: float) -> None:

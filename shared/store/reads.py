@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from shared.domain import events
+from shared.domain.alerts import REVIEW_BREACH
 from shared.store.alerts import AlertRepository
 from shared.store.base import Keys, translate_errors
 from shared.store.notes import NoteRepository
@@ -56,10 +57,12 @@ class CaseSummary:
     accepted_at: float | None
     first_contact_at: float | None
     emergency: bool
-    sla_due: float | None = None       # the running SLA clock (accept or first contact)
+    sla_due: float | None = None       # the running SLA clock (accept, first contact, review)
+    sla_clock: str = ""                # which: accept | contact | review ("" = none runs)
 
     @classmethod
-    def from_values(cls, values: Sequence[Any], sla_due: float | None) -> CaseSummary:
+    def from_values(cls, values: Sequence[Any], sla_due: float | None,
+                    sla_clock: str = "") -> CaseSummary:
         d = dict(zip(SUMMARY_FIELDS, values, strict=True))
         return cls(
             id=d["id"] or "", reference=d["reference"] or "", kind=d["kind"] or "",
@@ -68,7 +71,7 @@ class CaseSummary:
             created_at=_f(d["created_at"]), offered_at=_f(d["offered_at"]),
             offer_deadline=_f(d["offer_deadline"]), accepted_at=_f(d["accepted_at"]),
             first_contact_at=_f(d["first_contact_at"]), emergency=d["emergency"] == "1",
-            sla_due=sla_due)
+            sla_due=sla_due, sla_clock=sla_clock if sla_due is not None else "")
 
 
 @dataclass
@@ -129,7 +132,7 @@ class OfferStats:
 class SlaItem:
     case_id: str
     reference: str
-    clock: str                         # accept | contact
+    clock: str                         # accept | contact | review
     state: str
     priority: int
     district: str
@@ -158,7 +161,7 @@ class DeadLetter:
 
 _STAT_TYPES = {events.CASE_OFFERED: "offered", events.OFFER_ACCEPTED: "accepted",
                events.OFFER_DECLINED: "declined", events.OFFER_EXPIRED: "expired",
-               "OfferWithdrawn": "withdrawn", events.CASE_REASSIGNED: "offered"}
+               events.OFFER_WITHDRAWN: "withdrawn", events.CASE_REASSIGNED: "offered"}
 
 
 class ReadRepository:
@@ -185,17 +188,21 @@ class ReadRepository:
     def _summaries(self, ids: Sequence[str]) -> list[CaseSummary]:
         k = self._keys
         pipe = self._r.pipeline(transaction=False)
+        clocks = (("review", k.sla_review), ("contact", k.sla_contact),
+                  ("accept", k.sla_accept))  # a case runs one at a time; first found wins
         for case_id in ids:
             pipe.hmget(k.case(case_id), SUMMARY_FIELDS)
-            pipe.zscore(k.sla_accept, case_id)
-            pipe.zscore(k.sla_contact, case_id)
+            for _, key in clocks:
+                pipe.zscore(key, case_id)
         raw = pipe.execute()
         found = []
-        for i in range(0, len(raw), 3):
-            values, accept_due, contact_due = raw[i:i + 3]
+        step = 1 + len(clocks)
+        for i in range(0, len(raw), step):
+            values, dues = raw[i], raw[i + 1:i + step]
             if values[0]:
-                due = contact_due if contact_due is not None else accept_due
-                found.append(CaseSummary.from_values(values, _f(due)))
+                clock, due = next(((name, d) for (name, _), d in zip(clocks, dues, strict=True)
+                                   if d is not None), ("", None))
+                found.append(CaseSummary.from_values(values, _f(due), clock))
         return found
 
     # supervisors: queues per district
@@ -297,24 +304,30 @@ class ReadRepository:
     # supervisors: SLA clocks
     @translate_errors
     def sla(self, *, now: float, accept_targets: Mapping[int, int],
-            contact_targets: Mapping[int, int], fraction: float = AT_RISK_FRACTION,
-            limit: int = 1000) -> SlaView:
-        """Clocks at risk (under `fraction` of the target left) and breached ones.
+            contact_targets: Mapping[int, int], review_targets: Mapping[int, int] | None = None,
+            fraction: float = AT_RISK_FRACTION, limit: int = 1000) -> SlaView:
+        """Clocks at risk (under `fraction` of the target left) and breached ones: accept,
+        first contact, and review (cases nobody may contact; omitted without targets).
 
         A breach the sweeper has already alerted on has left its timer set; it is found
-        through its open `sla_breach` alert until the clock stops or the alert is handled.
+        through its open `sla_breach` / `review_breach` alert until the clock stops or the
+        alert is handled.
         """
         k = self._keys
         items: dict[tuple[str, str], SlaItem] = {}
-        for clock, key, targets in (("accept", k.sla_accept, accept_targets),
-                                    ("contact", k.sla_contact, contact_targets)):
+        clocks = [("accept", k.sla_accept, accept_targets),
+                  ("contact", k.sla_contact, contact_targets)]
+        if review_targets:
+            clocks.append(("review", k.sla_review, review_targets))
+        for clock, key, targets in clocks:
             horizon = now + fraction * max(targets.values())
             due: list[tuple[str, float]] = self._r.zrangebyscore(
                 key, "-inf", horizon, start=0, num=limit, withscores=True)
             for item in self._sla_items(clock, due, now):
                 if item.seconds_left <= fraction * targets.get(item.priority, 0):
                     items[(item.case_id, clock)] = item
-        for item in self._alerted_breaches(now, accept_targets, contact_targets, limit):
+        for item in self._alerted_breaches(now, accept_targets, contact_targets,
+                                           review_targets or {}, limit):
             items.setdefault((item.case_id, item.clock), item)
         ordered = sorted(items.values(), key=lambda i: (i.seconds_left, i.priority))
         return SlaView(at_risk=[i for i in ordered if i.seconds_left > 0],
@@ -336,20 +349,27 @@ class ReadRepository:
         return found
 
     def _alerted_breaches(self, now: float, accept_targets: Mapping[int, int],
-                          contact_targets: Mapping[int, int], limit: int) -> list[SlaItem]:
-        alerts = [a for a in self.open_alerts(limit) if a.get("kind") == "sla_breach"]
+                          contact_targets: Mapping[int, int],
+                          review_targets: Mapping[int, int], limit: int) -> list[SlaItem]:
+        alerts = [a for a in self.open_alerts(limit) if a.get("kind") == "sla_breach"
+                  or (review_targets and a.get("kind") == REVIEW_BREACH)]
         pipe = self._r.pipeline(transaction=False)
         for alert in alerts:
             pipe.hmget(self._keys.case(alert.get("case_id", "")),
                        ["reference", "state", "priority", "district", "officer", "created_at",
-                        "accepted_at", "first_contact_at"])
+                        "accepted_at", "first_contact_at", "contactable"])
         found = []
         for alert, values in zip(alerts, pipe.execute(), strict=True):
-            reference, state, priority, district, officer, created, accepted, contact = values
+            (reference, state, priority, district, officer, created, accepted, contact,
+             contactable) = values
             p = int(priority or 4)
-            if state in ACCEPT_CLOCK_STATES:
+            if alert.get("kind") == REVIEW_BREACH:
+                if state not in ("accepted", "contacted"):
+                    continue  # closed, or back in routing: the review clock has stopped
+                clock, due = "review", float(accepted or now) + review_targets.get(p, 0)
+            elif state in ACCEPT_CLOCK_STATES:
                 clock, due = "accept", float(created or now) + accept_targets.get(p, 0)
-            elif state == "accepted" and not contact:
+            elif state == "accepted" and not contact and contactable == "1":
                 clock, due = "contact", float(accepted or now) + contact_targets.get(p, 0)
             else:
                 continue  # the clock has stopped (contact made, or closed)

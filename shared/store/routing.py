@@ -27,7 +27,8 @@ class RouteResult:
     outcome: str                 # offered | waiting | noop | missing | none
     case_id: str = ""
     officer_id: str = ""
-    notification_id: str = ""
+    notification_id: str = ""    # the offer; or the first supervisor alert of a new wait
+    notification_ids: tuple[str, ...] = ()  # every notification to hand to the notifier now
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ActionResult:
     freed_officer: str = ""      # an officer whose load dropped (drain them)
     extra: str = ""
     notification_id: str = ""
+    withdrawn: tuple[str, ...] = ()  # other cases sent back to routing (re-publish them)
 
 
 class RoutingRepository:
@@ -57,7 +59,8 @@ class RoutingRepository:
         nid = new_notification_id()
         raw = self._route(args=[self._keys.prefix, "assign", case_id, f"{now:.6f}", self._config(
             pools=pools, timeouts={str(p): s for p, s in timeouts.items()},
-            from_states=from_states, notification_id=nid, alert_id=alert_id, grace=grace)])
+            from_states=from_states, notification_id=nid, alert_id=alert_id, grace=grace,
+            skill_alert_id=uuid.uuid4().hex, skill_notification_id=new_notification_id())])
         return _route_result(raw)
 
     @translate_errors
@@ -82,27 +85,29 @@ class RoutingRepository:
         if raw[0] == "error":
             raise CaseActionError(raw[1], raw[2])
         return ActionResult(state=raw[1], freed_officer=raw[2], extra=raw[3],
-                            notification_id=nid)
+                            notification_id=nid, withdrawn=tuple(raw[4:]))
 
     @translate_errors
     def due(self, timer: str, now: float, limit: int = 200) -> list[str]:
-        """Case ids whose timer (offers, sla_accept, sla_contact, outbox) is due."""
+        """Case ids whose timer (offers, sla_accept, sla_contact, sla_review, outbox,
+        waiting_since) is due."""
         key = {"offers": self._keys.offers, "sla_accept": self._keys.sla_accept,
-               "sla_contact": self._keys.sla_contact, "outbox": self._keys.outbox,
-               "waiting_since": self._keys.waiting_since}[timer]
+               "sla_contact": self._keys.sla_contact, "sla_review": self._keys.sla_review,
+               "outbox": self._keys.outbox, "waiting_since": self._keys.waiting_since}[timer]
         ids: list[str] = self._r.zrangebyscore(key, "-inf", now, start=0, num=limit)
         return ids
 
     @translate_errors
     def postpone(self, timer: str, case_id: str, until: float) -> None:
         key = {"outbox": self._keys.outbox, "sla_accept": self._keys.sla_accept,
-               "sla_contact": self._keys.sla_contact}[timer]
+               "sla_contact": self._keys.sla_contact, "sla_review": self._keys.sla_review}[timer]
         self._r.zadd(key, {case_id: until}, xx=True)
 
     @translate_errors
     def clear_timer(self, timer: str, case_id: str) -> None:
         key = {"sla_accept": self._keys.sla_accept, "sla_contact": self._keys.sla_contact,
-               "waiting_since": self._keys.waiting_since, "offers": self._keys.offers}[timer]
+               "sla_review": self._keys.sla_review, "waiting_since": self._keys.waiting_since,
+               "offers": self._keys.offers}[timer]
         self._r.zrem(key, case_id)
 
     @translate_errors
@@ -127,7 +132,8 @@ class RoutingRepository:
 def _route_result(raw: list[str]) -> RouteResult:
     outcome = raw[0]
     if outcome == "offered":
-        return RouteResult("offered", raw[1], raw[2], raw[3])
+        return RouteResult("offered", raw[1], raw[2], raw[3], (raw[3],))
     if outcome == "waiting":
-        return RouteResult("waiting", raw[1], "", raw[3])
+        alerts = tuple(n for n in raw[3:] if n)
+        return RouteResult("waiting", raw[1], "", alerts[0] if alerts else "", alerts)
     return RouteResult(outcome)

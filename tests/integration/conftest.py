@@ -16,7 +16,8 @@ from shared.store import Store, redis_client
 @pytest.fixture
 def real_settings(redis_url: str, tmp_path: Path) -> Settings:
     """Test settings on the real Redis (rate limit high enough never to refuse a test)."""
-    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path, rate_limit="1000 per minute")
+    return Settings.for_tests(redis_url=redis_url, var_dir=tmp_path, rate_limit="1000 per minute",
+                              api_rate_limit="1000 per minute")
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ def test_a_decline_is_republished_and_hidden_from_the_decliner(client, store, re
     assert (ASSIGN_CASE, case_id) in publisher.sent
     assert client.get(f"/api/v1/cases/{case_id}", headers=tokens["alex"]).status_code == 403
     assert client.get(f"/api/v1/cases/{case_id}", headers=tokens["blake"]).status_code == 403
-    assert store.redis.xlen(store.keys.audit) == 0
+    refused = [f for _, f in store.redis.xrange(store.keys.audit)]  # both refusals, no read
+    assert [(a["type"], a["by"]) for a in refused] == [("CaseAccessRefused", "alex"),
+                                                        ("CaseAccessRefused", "blake")]
 
 
 def test_a_supervisor_watches_the_queues_and_reassigns(client, store, real_settings, tokens,

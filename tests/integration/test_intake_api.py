@@ -63,7 +63,7 @@ def test_a_callback_routes_by_where_the_person_lives(client, store):
     stored = store.cases.get(store.cases.id_for_reference(resp.json["reference"]))
     assert stored["kind"] == "callback"
     assert stored["district"] == "stevenage"
-    assert stored["preferred_skills"] == "lang:polish"
+    assert stored["required_skills"] == "lang:polish"  # a language they need is required
 
 
 def test_an_emergency_leads_with_999_and_alerts_the_supervisor(client, store):
@@ -165,6 +165,24 @@ def test_openapi_document_describes_both_endpoints(client):
     assert "what_happened" in report_schema["required"]
     params = spec["paths"]["/api/v1/reports"]["post"]["parameters"]
     assert any(p["name"] == "Idempotency-Key" for p in params)
+
+
+def test_the_document_declares_every_status_either_endpoint_answers(client):
+    """A generic client reads the statuses from the document: no catch-all `default`."""
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/reports", "/api/v1/callbacks"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert set(responses) == {"200", "201", "400", "409", "413", "415", "422", "429",
+                                  "503"}
+        for status in ("429", "503"):
+            assert responses[status]["headers"]["Retry-After"]["required"] is True
+        for status in ("400", "409", "413", "415", "422", "429", "503"):
+            assert responses[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}
+        example = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert post(client, path, example["example"]).status_code == 201  # the example works
+    contact = spec["components"]["schemas"]["ContactProfile"]
+    assert "safe_times" in contact["description"]  # the rule the schema cannot express
 
 
 def test_api_docs_page_is_served_without_a_cdn(client):

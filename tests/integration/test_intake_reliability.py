@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 def _settings(url: str, tmp_path) -> Settings:
-    return Settings.for_tests(redis_url=url, var_dir=tmp_path, rate_limit="1000 per minute")
+    return Settings.for_tests(redis_url=url, var_dir=tmp_path, rate_limit="1000 per minute",
+                              api_rate_limit="1000 per minute")
 
 
 def test_redis_down_gives_503_with_retry_after_and_nothing_half_written(

@@ -18,8 +18,10 @@ from shared.sealing import new_key
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_intake(redis_url: str, tmp_path: Path, rate: str) -> Iterator[str]:
-    """Run intake under gunicorn (2 workers) until the generator is closed."""
+def run_intake(redis_url: str, tmp_path: Path, rate: str,
+               api_rate: str | None = None) -> Iterator[str]:
+    """Run intake under gunicorn (2 workers) until the generator is closed; `rate` limits
+    the forms and (unless `api_rate` says otherwise) the partner API."""
     env = {
         "LIAISON_ENV": "test",
         "LIAISON_REDIS_URL": redis_url,
@@ -27,6 +29,7 @@ def run_intake(redis_url: str, tmp_path: Path, rate: str) -> Iterator[str]:
         "LIAISON_SEALING_KEYS": new_key(),
         "LIAISON_VAR_DIR": str(tmp_path),
         "LIAISON_RATE_LIMIT": rate,
+        "LIAISON_API_RATE_LIMIT": api_rate or rate,
     }
     yield from run_web("services.intake.app:create_app()", env, tmp_path)
 

@@ -46,6 +46,7 @@ def stack_env(redis_url: str, tmp_path: Path, **overrides: str) -> dict[str, str
         "LIAISON_OUTBOX_GRACE_SECONDS": "2",
         "LIAISON_NOTIFY_BACKOFF_SECONDS": "1",
         "LIAISON_RATE_LIMIT": "100000 per minute",
+        "LIAISON_API_RATE_LIMIT": "100000 per minute",
     }
     env.update(overrides)
     return env

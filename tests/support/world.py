@@ -51,15 +51,17 @@ class World:
         officer = Officer(id=officer_id, name=officer_id.title(), districts=districts,
                           skills=frozenset(skills), capacity=capacity, status=status,
                           role=role, rota=rota or always_on())
-        self.store.officers.save(officer, on_shift=on_shift, next_change=None)
+        self.store.officers.save(officer, on_shift=on_shift, next_change=None,
+                                 now=self.clock())
         return officer
 
     def case(self, district: str | None = "watford", *, kind: CaseKind = CaseKind.REPORT,
              emergency: bool = False, high: bool = False, preferred: tuple[str, ...] = (),
-             required: tuple[str, ...] = ()) -> str:
+             required: tuple[str, ...] = (), contactable: bool = True) -> str:
         facts = TriageFacts(kind=kind, in_danger=emergency, threats=high)
         case = new_case(kind, triage(facts), Placement(district), now=self.clock(),
-                        preferred_skills=preferred)
+                        preferred_skills=preferred, anonymous=not contactable,
+                        contactable=contactable)
         if required:
             case.extra["required_skills"] = ",".join(required)
         outcome, _ = self.store.cases.create(

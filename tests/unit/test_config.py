@@ -127,6 +127,7 @@ def test_good_values_are_parsed(tmp_path: Path) -> None:
     ("LIAISON_SEALING_KEYS", "notakey"),
     ("LIAISON_SEALING_KEYS", ","),
     ("LIAISON_RATE_LIMIT", "lots"),
+    ("LIAISON_API_RATE_LIMIT", "many"),
     ("LIAISON_MAX_BODY_BYTES", "10"),
     ("LIAISON_KEY_PREFIX", "liaison prod"),
     ("LIAISON_CONSOLE_URL", "ftp://console"),
@@ -263,3 +264,18 @@ def test_settings_for_tests_take_overrides_and_still_validate() -> None:
     assert Settings.for_tests(intake_port=9000).intake_port == 9000
     with pytest.raises(ConfigError, match="LIAISON_REDIS_URL"):
         Settings.for_tests(redis_url="http://x")
+
+
+# -- the review clock (anonymous and other non-contactable cases) -----------------------------
+
+def test_the_review_target_has_a_default_per_priority_and_can_be_set(tmp_path: Path) -> None:
+    default = Settings.from_env(dev_env(tmp_path))
+    assert [default.sla_review_seconds(p) for p in (1, 2, 3, 4)] == [3600, 14400, 86400,
+                                                                      259200]
+    settings = Settings.from_env(dev_env(tmp_path, LIAISON_SLA_REVIEW="1=60,2=120,3=180,4=240"))
+    assert settings.sla_review_seconds(3) == 180
+
+
+@pytest.mark.parametrize("value", ["1=60,2=120", "1=60,2=120,3=180,4=0", "soon"])
+def test_a_bad_review_target_is_refused_naming_its_variable(tmp_path: Path, value: str) -> None:
+    assert "LIAISON_SLA_REVIEW:" in config_error(dev_env(tmp_path, LIAISON_SLA_REVIEW=value))

@@ -59,7 +59,8 @@ def collect(collector: StateCollector) -> Samples:
 def no_limiter_redis(**overrides: object) -> Settings:
     """Test settings whose rate limiter points at a closed port (it falls back to memory)."""
     return Settings.for_tests(redis_url=f"redis://127.0.0.1:{free_port()}/0",
-                              rate_limit="1000 per minute", **overrides)
+                              rate_limit="1000 per minute",
+                              api_rate_limit="1000 per minute", **overrides)
 
 
 @pytest.fixture

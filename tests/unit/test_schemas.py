@@ -607,3 +607,47 @@ def test_a_phone_number_without_digits_is_refused() -> None:
     messages = refusal(ReportSchema(), payload)
 
     assert error_paths(messages) == {("contact", "phone")}
+
+
+# -- text that can be stored and shown --------------------------------------------------------
+
+@pytest.mark.parametrize(("typed", "kept"), [
+    ("Shouted\x00 at me", "Shouted at me"),                        # NUL
+    ("bell\x07 escape\x1b[0m del\x7f c1\x9b", "bell escape[0m del c1"),
+    ("pasted from Word\x0bnext line\x0cnext page", "pasted from Word\nnext line\nnext page"),
+    ("NEL\x85and\u2028separators\u2029", "NEL\nand\nseparators\n"),
+    ("tab\tCRLF\r\nkept", "tab\tCRLF\r\nkept"),
+    ("\U0001F3F3\ufe0f\u200d\U0001F308 é", "\U0001F3F3\ufe0f\u200d\U0001F308 é"),  # joiners kept
+])
+def test_control_characters_are_removed_from_text_but_line_breaks_kept(typed: str,
+                                                                       kept: str) -> None:
+    payload = valid_report_with_contact()
+    payload["suspect_description"] = typed
+    payload["contact"]["name"] = "Sam " + typed
+
+    loaded = ReportSchema().load(payload)
+
+    assert loaded["suspect_description"] == kept
+    assert loaded["contact"]["name"] == "Sam " + kept
+
+
+@pytest.mark.parametrize("path", [
+    ("what_happened",), ("suspect_description",), ("when", "description"),
+    ("incident_location", "description"), ("contact", "name"), ("contact", "pronouns"),
+    ("contact", "email"), ("needs", "language"),
+])
+def test_a_lone_surrogate_in_any_text_is_refused_on_that_field(path: Path) -> None:
+    payload = valid_report_with_contact()
+    payload["needs"] = {"language": "Polish"}
+    payload["when"]["description"] = "last weekend"
+    payload["incident_location"]["description"] = "by the station"
+    node = payload
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = ("a@ex\ud800ample.org" if path[-1] == "email"
+                      else "Two men shouted \udfff at me at the station.")
+
+    messages = refusal(ReportSchema(), payload)
+
+    assert error_paths(messages) == {path}
+    assert "surrogate" in str(messages)
