@@ -20,6 +20,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY ops ./ops
 
 # Flower (the Celery monitor) is not a project dependency: it lives in the image only,
 # pinned here, for the `flower` service in docker-compose.yml.

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 ## make run: embedded Redis (unless LIAISON_REDIS_URL), demo data, every service (one that
 ## crashes is restarted with back-off; Ctrl-C stops all, Redis last)
 run: $(STAMP)
-	$(BIN)/python -m shared.devstack
+	$(BIN)/python -m ops.devstack
 
 ## make test: ruff, mypy and the whole pytest suite (tests start their own redis-server)
 test: $(STAMP) lint typecheck

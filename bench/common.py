@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import redis
 
-from shared.devredis import EmbeddedRedis
+from ops.devredis import EmbeddedRedis
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"

@@ -9,17 +9,12 @@ the outbox and notification timers make the sweeper repeat it.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from shared.config import Settings
+from shared.bootstrap import Deps
 from shared.domain.cases import REVIEW_CLOCK, clock_after_accept
-from shared.domain.model import CaseState
 from shared.domain.officers import Availability
-from shared.domain.routing import sources_of
-from shared.messaging import Publisher
-from shared.store import Store
+from shared.domain.routing import MISSED_OFFERS_BEFORE_AWAY
+from shared.domain.states import Action, sources
 from shared.store.officers import OfficerChange
 from shared.store.routing import ActionResult, RouteResult
 
@@ -30,21 +25,9 @@ CONTACT_CHANNELS = ("phone", "sms", "email", "in_person", "other")
 CONTACT_OUTCOMES = ("spoke", "left_message", "no_answer", "unsafe_to_continue", "other")
 CLOSE_OUTCOMES = ("advice_given", "crime_recorded", "referred", "no_further_action",
                   "could_not_contact", "duplicate", "withdrawn", "other")
-OPEN_STATES = [s.value for s in CaseState if s is not CaseState.CLOSED]
 
 
-@dataclass
-class CaseworkDeps:
-    store: Store
-    publisher: Publisher
-    settings: Settings
-    clock: Callable[[], float] = field(default=time.time)
-
-    def timeouts(self) -> dict[int, int]:
-        return {p: self.settings.offer_timeout(p) for p in (1, 2, 3, 4)}
-
-
-def accept(deps: CaseworkDeps, case_id: str, officer_id: str) -> ActionResult:
+def accept(deps: Deps, case_id: str, officer_id: str) -> ActionResult:
     """The officer takes the offered case; its first-contact SLA clock starts — or, for a
     case nobody may contact (anonymous), its review clock."""
     case = deps.store.cases.get(case_id) or {}
@@ -53,22 +36,24 @@ def accept(deps: CaseworkDeps, case_id: str, officer_id: str) -> ActionResult:
     seconds = deps.settings.sla_review_seconds(priority) if clock == REVIEW_CLOCK \
         else deps.settings.sla_contact_seconds(priority)
     return deps.store.routing.act(
-        "accept", case_id, actor=officer_id, now=deps.clock(), from_states=["offered"],
-        own=True, sla_clock=clock, sla_seconds=seconds)
+        "accept", case_id, actor=officer_id, now=deps.clock(),
+        from_states=sources(Action.ACCEPT), own=True, sla_clock=clock, sla_seconds=seconds)
 
 
-def decline(deps: CaseworkDeps, case_id: str, officer_id: str, reason: str) -> ActionResult:
+def decline(deps: Deps, case_id: str, officer_id: str, reason: str) -> ActionResult:
     """The officer declines; the case goes to the next officer, never back to them."""
     result = deps.store.routing.act("decline", case_id, actor=officer_id, now=deps.clock(),
-                                    from_states=["offered"], own=True, reason=reason)
+                                    from_states=sources(Action.DECLINE), own=True,
+                                    reason=reason)
     _follow_up(deps, case_id, result, reroute=True)
     return result
 
 
-def expire(deps: CaseworkDeps, case_id: str) -> ActionResult:
+def expire(deps: Deps, case_id: str) -> ActionResult:
     """An offer passed its deadline: re-route; two misses in a row set the officer away."""
     result = deps.store.routing.act("expire", case_id, actor="", now=deps.clock(),
-                                    from_states=["offered"], own=False, reason="expired")
+                                    from_states=sources(Action.EXPIRE), own=False,
+                                    reason="expired", away_after=MISSED_OFFERS_BEFORE_AWAY)
     _follow_up(deps, case_id, result, reroute=True, drain_freed=result.extra != "1")
     if result.extra == "1":
         logger.info("officer set away after repeated expiries",
@@ -77,19 +62,19 @@ def expire(deps: CaseworkDeps, case_id: str) -> ActionResult:
     return result
 
 
-def record_contact(deps: CaseworkDeps, case_id: str, officer_id: str, channel: str,
+def record_contact(deps: Deps, case_id: str, officer_id: str, channel: str,
                    outcome: str) -> ActionResult:
     """Contact made (or attempted); the first one stops the first-contact SLA clock."""
     return deps.store.routing.act(
         "contact", case_id, actor=officer_id, now=deps.clock(),
-        from_states=sources_of(CaseState.CONTACTED), own=True, channel=channel,
+        from_states=sources(Action.CONTACT), own=True, channel=channel,
         outcome=outcome)
 
 
-def close(deps: CaseworkDeps, case_id: str, actor_id: str, outcome: str, *,
+def close(deps: Deps, case_id: str, actor_id: str, outcome: str, *,
           supervisor: bool = False) -> ActionResult:
     """Close with an outcome; the officer's freed capacity goes to the next waiting case."""
-    from_states = OPEN_STATES if supervisor else ["accepted", "contacted"]
+    from_states = sources(Action.CLOSE_ANY if supervisor else Action.CLOSE)
     result = deps.store.routing.act("close", case_id, actor=actor_id, now=deps.clock(),
                                     from_states=from_states, own=not supervisor,
                                     outcome=outcome)
@@ -97,20 +82,21 @@ def close(deps: CaseworkDeps, case_id: str, actor_id: str, outcome: str, *,
     return result
 
 
-def reassign(deps: CaseworkDeps, case_id: str, supervisor_id: str,
+def reassign(deps: Deps, case_id: str, supervisor_id: str,
              to_officer: str | None) -> ActionResult:
     """A supervisor gives the case to a named officer, or sends it back to routing."""
     result = deps.store.routing.act(
-        "reassign", case_id, actor=supervisor_id, now=deps.clock(), from_states=OPEN_STATES,
+        "reassign", case_id, actor=supervisor_id, now=deps.clock(),
+        from_states=sources(Action.REASSIGN),
         own=False, to_officer=to_officer or "",
-        timeouts={str(p): s for p, s in deps.timeouts().items()})
+        timeouts={str(p): s for p, s in deps.offer_timeouts().items()})
     if to_officer:
         deps.publisher.deliver_notification(result.notification_id)
     _follow_up(deps, case_id, result, reroute=not to_officer)
     return result
 
 
-def set_availability(deps: CaseworkDeps, officer_id: str, status: Availability) -> bool:
+def set_availability(deps: Deps, officer_id: str, status: Availability) -> bool:
     """Set an officer's status: away or off duty takes back their pending offers at once
     (routed again now); available offers them the next waiting case. KeyError: no such
     officer."""
@@ -119,7 +105,7 @@ def set_availability(deps: CaseworkDeps, officer_id: str, status: Availability) 
     return change.available
 
 
-def officer_changed(deps: CaseworkDeps, officer_id: str, change: OfficerChange) -> None:
+def officer_changed(deps: Deps, officer_id: str, change: OfficerChange) -> None:
     """After any change to an officer (status, rota, leave, record): re-route the pending
     offers they lost — the store took them back in the same atomic step, and left them in
     the outbox in case this message is lost — and offer them waiting work if they can."""
@@ -131,9 +117,9 @@ def officer_changed(deps: CaseworkDeps, officer_id: str, change: OfficerChange) 
         drain(deps, officer_id)
 
 
-def drain(deps: CaseworkDeps, officer_id: str) -> RouteResult:
+def drain(deps: Deps, officer_id: str) -> RouteResult:
     """Offer a freed officer the most urgent, longest-waiting case they can take."""
-    result = deps.store.routing.drain(officer_id, now=deps.clock(), timeouts=deps.timeouts(),
+    result = deps.store.routing.drain(officer_id, now=deps.clock(), timeouts=deps.offer_timeouts(),
                                       grace=deps.settings.outbox_grace_seconds)
     if result.outcome == "offered":
         logger.info("waiting case offered", extra={"case_id": result.case_id,
@@ -142,7 +128,7 @@ def drain(deps: CaseworkDeps, officer_id: str) -> RouteResult:
     return result
 
 
-def _follow_up(deps: CaseworkDeps, case_id: str, result: ActionResult, *, reroute: bool,
+def _follow_up(deps: Deps, case_id: str, result: ActionResult, *, reroute: bool,
                drain_freed: bool = True) -> None:
     if reroute:
         deps.publisher.route_case(case_id)

@@ -55,13 +55,14 @@ BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
 }
 
 
-def make_celery(name: str, settings: Settings, *, log_as: str = "") -> Celery:
+def make_celery(name: str, settings: Settings, *, log_as: str = "",
+                include: list[str] | None = None) -> Celery:
     """A Celery app with the reliability settings every service shares.
 
     `log_as` (a worker's service name) makes the worker and beat log through our JSON
     logging from their first line instead of Celery's own text format.
     """
-    app = Celery(name, broker=settings.broker, set_as_current=False)
+    app = Celery(name, broker=settings.broker, set_as_current=False, include=include or [])
     if log_as:
         def _logging(**_: object) -> None:
             configure_logging(settings, log_as)

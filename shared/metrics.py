@@ -64,8 +64,9 @@ from prometheus_client.registry import Collector
 
 from shared.domain.model import Priority
 from shared.domain.notifications import Kind
+from shared.domain.routing import FORCE_WIDE
 from shared.store import Store, StoreUnavailable
-from shared.store.stats import FORCE_WIDE, OPEN_STATES, Snapshot
+from shared.store.stats import OPEN_STATES, Snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import fakeredis
 import pytest
 import redis
 
+from ops.devredis import EmbeddedRedis
 from shared.config import Settings
-from shared.devredis import EmbeddedRedis
 from shared.store import Store
 from tests.fakes import FakePublisher
 

@@ -6,9 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from services.notifier.channels import ChannelUnavailable
-from services.notifier.templates import Message
-from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
+from shared.channels import ChannelUnavailable
+from shared.domain.notifications import (
+    Kind,
+    Message,
+    Notification,
+    RecipientType,
+    new_notification_id,
+)
 from shared.sealing import Sealer
 from shared.store import Store
 

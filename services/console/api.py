@@ -254,7 +254,7 @@ def sla() -> Any:
 @_doc()
 def dead_letters() -> Any:
     """Cases that could not be routed and notifications that could not be delivered."""
-    return {"dead_letters": current_deps().store.reads.dead_letters()}
+    return {"dead_letters": current_deps().store.health.dead_letters()}
 
 
 @blp.route("/alerts", methods=["GET"])
@@ -263,7 +263,7 @@ def dead_letters() -> Any:
 @_doc()
 def alerts() -> Any:
     """Open alerts, newest first."""
-    return {"alerts": current_deps().store.reads.open_alerts()}
+    return {"alerts": current_deps().store.alerts.open()}
 
 
 @blp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])

@@ -4,7 +4,6 @@ dashboard, admin pages, and the same operations as a JSON API (bearer tokens).""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from flask import Flask, g, redirect, render_template, url_for
@@ -14,18 +13,15 @@ from flask_wtf.csrf import CSRFProtect
 
 from services.console import api, display, login, web_admin, web_officer, web_supervisor
 from services.console.auth import EXTENSION
-from services.console.handlers import ConsoleDeps
 from services.console.sessions import RedisSessionInterface
-from shared.casework import CaseworkDeps
+from shared.bootstrap import bootstrap
 from shared.config import Settings
 from shared.domain.officers import Role
-from shared.geography import load_force
 from shared.jsonapi import Api
-from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.messaging import Publisher
 from shared.metrics import install_metrics
 from shared.observability import configure_logging
-from shared.sealing import Sealer
-from shared.store import Store, StoreUnavailable, redis_client
+from shared.store import Store, StoreUnavailable
 from shared.web import SafeJSONProvider, harden
 
 logger = logging.getLogger(__name__)
@@ -62,17 +58,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         # check demands; the session-bound token and SameSite=Lax cookie protect instead.
         WTF_CSRF_SSL_STRICT=False,
     )
-    if store is None:
-        store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
-                      events_maxlen=settings.events_maxlen)
-    if publisher is None:
-        publisher = CeleryPublisher(make_celery("liaison-console", settings))
-    work = CaseworkDeps(store, publisher, settings, clock or time.time)
+    deps = bootstrap(settings, name="liaison-console", store=store, publisher=publisher,
+                     clock=clock)
+    store = deps.store
     app.session_interface = RedisSessionInterface(
         store.accounts.sessions, secure=settings.env not in ("development", "test"),
-        clock=work.clock)
-    app.extensions[EXTENSION] = ConsoleDeps(work, Sealer(settings.sealing_keys),
-                                            load_force(settings.force_file or None))
+        clock=deps.clock)
+    app.extensions[EXTENSION] = deps
 
     api_ext = Api(app, errors=api.ERRORS)
     api_ext.spec.components.security_scheme(

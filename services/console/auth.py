@@ -13,7 +13,8 @@ from typing import Any, NoReturn, TypeVar, cast
 from flask import current_app, g, request
 from webargs.flaskparser import abort  # flask_smorest's abort, typed NoReturn
 
-from services.console.handlers import ConsoleDeps, Staff
+from services.console.handlers import Staff
+from shared.bootstrap import Deps
 from shared.domain.officers import Role
 
 EXTENSION = "liaison_console"
@@ -21,9 +22,9 @@ MAX_TOKEN_LENGTH = 200
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def current_deps() -> ConsoleDeps:
+def current_deps() -> Deps:
     """The console's dependencies (built once by the app factory)."""
-    return cast(ConsoleDeps, current_app.extensions[EXTENSION])
+    return cast(Deps, current_app.extensions[EXTENSION])
 
 
 def current_staff() -> Staff:

@@ -121,7 +121,7 @@ def who(staff_id: Any) -> str:
         return "System"
     names: dict[str, str] = g.setdefault("staff_names", {})
     if staff_id not in names:
-        names[staff_id] = current_deps().store.officers.raw(str(staff_id)).get("name") \
+        names[staff_id] = current_deps().store.caseload.officer(str(staff_id)).name \
             or str(staff_id)
     return names[staff_id]
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared import casework
-from shared.casework import CaseworkDeps
-from shared.config import Settings
+from shared.bootstrap import Deps
+from shared.domain import contact
+from shared.domain.contact import ContactProfile
 from shared.domain.officers import Availability, Role
 from shared.domain.references import normalise_reference
-from shared.geography import Force
 from shared.sealing import Sealer
-from shared.store import Store
-from shared.store.reads import CaseSummary, OfferStats, QueueState, SlaView
+from shared.store.caseload import CaseSummary
+from shared.store.outcomes import OfferStats
+from shared.store.queues import QueueState
 from shared.store.routing import ActionResult, CaseActionError
+from shared.store.sla import SlaView
 
 logger = logging.getLogger(__name__)
 
@@ -43,27 +44,6 @@ class Staff:
         return self.role is Role.SUPERVISOR
 
 
-@dataclass
-class ConsoleDeps:
-    """What the console talks to; the app factory builds it, tests pass fakes."""
-
-    casework: CaseworkDeps
-    sealer: Sealer
-    force: Force
-
-    @property
-    def store(self) -> Store:
-        return self.casework.store
-
-    @property
-    def settings(self) -> Settings:
-        return self.casework.settings
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self.casework.clock
-
-
 @dataclass(frozen=True)
 class CaseView:
     """A case as staff read it: the contact safety profile first, then everything else."""
@@ -73,9 +53,10 @@ class CaseView:
     submission: dict[str, Any]
     events: list[dict[str, Any]]
     notes: list[dict[str, Any]]
+    contact: ContactProfile | None = None  # None: nobody may contact this person
 
 
-def case_for(deps: ConsoleDeps, staff: Staff, case_id: str,
+def case_for(deps: Deps, staff: Staff, case_id: str,
              action: str = "read") -> dict[str, str]:
     """The case hash if the caller may see it: supervisors any case, an officer only a case
     offered to or held by them (checked before any action, so state never leaks). A refusal
@@ -92,22 +73,22 @@ def case_for(deps: ConsoleDeps, staff: Staff, case_id: str,
     return case
 
 
-def _refuse(deps: ConsoleDeps, staff: Staff, case_id: str, action: str, reason: str) -> None:
-    deps.store.reads.record_refused(case_id, by=staff.id, action=action, reason=reason,
+def _refuse(deps: Deps, staff: Staff, case_id: str, action: str, reason: str) -> None:
+    deps.store.audit.record_refused(case_id, by=staff.id, action=action, reason=reason,
                                     now=deps.clock())
     logger.warning("case refused", extra={"case_id": case_id, "staff_id": staff.id,
                                           "action": action, "reason": reason})
 
 
-def find_case(deps: ConsoleDeps, staff: Staff, text: str) -> dict[str, Any]:
+def find_case(deps: Deps, staff: Staff, text: str) -> dict[str, Any]:
     """A supervisor looks a case up by the reference the reporter quotes (typed loosely:
     any case, spaces or dashes). Every search is audited, found or not."""
     reference = normalise_reference(text or "")
     if reference is None:
         raise CaseActionError("invalid_reference")
     case_id = deps.store.cases.id_for_reference(reference) or ""
-    deps.store.reads.record_search(reference, by=staff.id, case_id=case_id, now=deps.clock())
-    summary = deps.store.reads.case_summary(case_id) if case_id else None
+    deps.store.audit.record_search(reference, by=staff.id, case_id=case_id, now=deps.clock())
+    summary = deps.store.caseload.case_summary(case_id) if case_id else None
     logger.info("case search", extra={"staff_id": staff.id, "case_id": case_id,
                                       "found": summary is not None})
     if summary is None:
@@ -115,20 +96,20 @@ def find_case(deps: ConsoleDeps, staff: Staff, text: str) -> dict[str, Any]:
     return _with_time_left(summary, deps.clock())
 
 
-def open_case(deps: ConsoleDeps, staff: Staff, case_id: str) -> CaseView:
+def open_case(deps: Deps, staff: Staff, case_id: str) -> CaseView:
     """The full case, unsealed, with its log and notes; every read is audited."""
     case = case_for(deps, staff, case_id)
     opened = deps.sealer.unseal(case["sealed"]) if case.get("sealed") else {}
     submission = dict(opened.get("submission") or {})
+    allowed = contact.profile_for(str(opened.get("kind") or case.get("kind") or ""), submission)
     profile = submission.pop("contact", None)
-    notes = [_open_note(deps.sealer, note) for note in deps.store.reads.notes.list(case_id)]
+    notes = [_open_note(deps.sealer, note) for note in deps.store.notes.list(case_id)]
     log = deps.store.cases.log(case_id)
-    deps.store.reads.record_view(case_id, by=staff.id, now=deps.clock())
+    deps.store.audit.record_view(case_id, by=staff.id, now=deps.clock())
     logger.info("case viewed", extra={"case_id": case_id, "staff_id": staff.id})
-    safety = {"contact_allowed": case.get("contactable") == "1" and bool(profile),
-              "profile": profile}
+    safety = {"contact_allowed": allowed is not None, "profile": profile}
     routing = {k: v for k, v in case.items() if k != "sealed"}
-    return CaseView(safety, routing, submission, log, notes)
+    return CaseView(safety, routing, submission, log, notes, allowed)
 
 
 def _open_note(sealer: Sealer, note: dict[str, Any]) -> dict[str, Any]:
@@ -136,20 +117,19 @@ def _open_note(sealer: Sealer, note: dict[str, Any]) -> dict[str, Any]:
             "at": note["at"], "text": sealer.unseal(note["sealed"]).get("text", "")}
 
 
-def me(deps: ConsoleDeps, staff: Staff) -> dict[str, Any]:
+def me(deps: Deps, staff: Staff) -> dict[str, Any]:
     """Who the caller is: role, status, shift, load and capacity."""
-    raw = deps.store.officers.raw(staff.id)
+    held = deps.store.caseload.officer(staff.id)
     return {"id": staff.id, "name": staff.name, "role": staff.role.value,
-            "status": raw.get("status", ""), "on_shift": raw.get("on_shift") == "1",
-            "districts": raw.get("districts", ""), "skills": raw.get("skills", ""),
-            "load": deps.store.officers.load(staff.id),
-            "capacity": int(raw.get("capacity") or 0)}
+            "status": held.status, "on_shift": held.on_shift,
+            "districts": ",".join(held.districts), "skills": ",".join(held.skills),
+            "load": held.load, "capacity": held.capacity}
 
 
-def my_cases(deps: ConsoleDeps, staff: Staff) -> dict[str, list[dict[str, Any]]]:
+def my_cases(deps: Deps, staff: Staff) -> dict[str, list[dict[str, Any]]]:
     """My offers (soonest deadline first) and open cases (soonest SLA due first)."""
     now = deps.clock()
-    summaries = deps.store.reads.officer_cases(staff.id)
+    summaries = deps.store.caseload.officer_cases(staff.id)
     offers = sorted((s for s in summaries if s.state == "offered"),
                     key=lambda s: s.offer_deadline or 0.0)
     held = sorted((s for s in summaries if s.state != "offered"),
@@ -166,57 +146,57 @@ def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
 
 
 # officer actions (the store scripts check ownership and state again, atomically)
-def accept(deps: ConsoleDeps, staff: Staff, case_id: str) -> dict[str, str]:
+def accept(deps: Deps, staff: Staff, case_id: str) -> dict[str, str]:
     case_for(deps, staff, case_id, "accept")
-    return _done("accept", case_id, staff, casework.accept(deps.casework, case_id, staff.id))
+    return _done("accept", case_id, staff, casework.accept(deps, case_id, staff.id))
 
 
-def decline(deps: ConsoleDeps, staff: Staff, case_id: str, reason: str,
+def decline(deps: Deps, staff: Staff, case_id: str, reason: str,
             note: str | None = None) -> dict[str, str]:
     """Decline with a reason; an optional note is kept sealed on the case."""
     case_for(deps, staff, case_id, "decline")
-    result = casework.decline(deps.casework, case_id, staff.id, reason)
+    result = casework.decline(deps, case_id, staff.id, reason)
     if note and note.strip():
         _add_note(deps, staff, case_id, note, kind="decline")
     return _done("decline", case_id, staff, result)
 
 
-def record_contact(deps: ConsoleDeps, staff: Staff, case_id: str, channel: str,
+def record_contact(deps: Deps, staff: Staff, case_id: str, channel: str,
                    outcome: str) -> dict[str, str]:
     case_for(deps, staff, case_id, "contact")
-    result = casework.record_contact(deps.casework, case_id, staff.id, channel, outcome)
+    result = casework.record_contact(deps, case_id, staff.id, channel, outcome)
     return _done("contact", case_id, staff, result)
 
 
-def add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str) -> dict[str, str]:
+def add_note(deps: Deps, staff: Staff, case_id: str, text: str) -> dict[str, str]:
     """A note on a case the caller may see (sealed at rest)."""
     case_for(deps, staff, case_id, "note")
     return _add_note(deps, staff, case_id, text, kind="note")
 
 
-def _add_note(deps: ConsoleDeps, staff: Staff, case_id: str, text: str,
+def _add_note(deps: Deps, staff: Staff, case_id: str, text: str,
               kind: str) -> dict[str, str]:
     now = deps.clock()
-    note_id = deps.store.reads.notes.add(case_id, by=staff.id, now=now, kind=kind,
-                                         sealed=deps.sealer.seal({"text": text}))
+    note_id = deps.store.notes.add(case_id, by=staff.id, now=now, kind=kind,
+                                   sealed=deps.sealer.seal({"text": text}))
     logger.info("note added", extra={"case_id": case_id, "staff_id": staff.id,
                                      "note_id": note_id})
     return {"note_id": note_id, "case_id": case_id, "at": f"{now:.6f}"}
 
 
-def close(deps: ConsoleDeps, staff: Staff, case_id: str, outcome: str) -> dict[str, str]:
+def close(deps: Deps, staff: Staff, case_id: str, outcome: str) -> dict[str, str]:
     """Close with an outcome: the holding officer, or any supervisor."""
     case_for(deps, staff, case_id, "close")
-    result = casework.close(deps.casework, case_id, staff.id, outcome,
+    result = casework.close(deps, case_id, staff.id, outcome,
                             supervisor=staff.supervisor)
     return _done("close", case_id, staff, result)
 
 
-def reassign(deps: ConsoleDeps, staff: Staff, case_id: str,
+def reassign(deps: Deps, staff: Staff, case_id: str,
              officer_id: str | None) -> dict[str, str]:
     """A supervisor gives the case to an officer, or (None) sends it back to routing."""
     case_for(deps, staff, case_id, "reassign")
-    result = casework.reassign(deps.casework, case_id, staff.id, officer_id)
+    result = casework.reassign(deps, case_id, staff.id, officer_id)
     return _done("reassign", case_id, staff, result)
 
 
@@ -229,14 +209,14 @@ def _done(action: str, case_id: str, staff: Staff, result: ActionResult) -> dict
     return done
 
 
-def set_availability(deps: ConsoleDeps, staff: Staff, officer_id: str,
+def set_availability(deps: Deps, staff: Staff, officer_id: str,
                      status: Availability) -> dict[str, Any]:
     """Set a status (one's own, or any officer's by a supervisor) and record who did it."""
     try:
-        available = casework.set_availability(deps.casework, officer_id, status)
+        available = casework.set_availability(deps, officer_id, status)
     except KeyError:
         raise CaseActionError("not_found", "officer") from None
-    deps.store.reads.record_availability(officer_id, status.value, by=staff.id,
+    deps.store.audit.record_availability(officer_id, status.value, by=staff.id,
                                          now=deps.clock())
     logger.info("availability set", extra={"officer_id": officer_id, "staff_id": staff.id,
                                            "status": status.value})
@@ -244,26 +224,26 @@ def set_availability(deps: ConsoleDeps, staff: Staff, officer_id: str,
 
 
 # supervisor read models and alerts
-def queues(deps: ConsoleDeps) -> QueueState:
-    return deps.store.reads.queues(list(deps.force.districts), now=deps.clock())
+def queues(deps: Deps) -> QueueState:
+    return deps.store.queues.by_district(list(deps.force.districts), now=deps.clock())
 
 
-def offer_stats(deps: ConsoleDeps, hours: int) -> OfferStats:
+def offer_stats(deps: Deps, hours: int) -> OfferStats:
     now = deps.clock()
-    return deps.store.reads.offer_stats(since=now - hours * 3600, until=now)
+    return deps.store.outcomes.offer_stats(since=now - hours * 3600, until=now)
 
 
-def sla(deps: ConsoleDeps) -> SlaView:
+def sla(deps: Deps) -> SlaView:
     s = deps.settings
-    return deps.store.reads.sla(
+    return deps.store.sla.clocks(
         now=deps.clock(), accept_targets={p: s.sla_accept_seconds(p) for p in (1, 2, 3, 4)},
         contact_targets={p: s.sla_contact_seconds(p) for p in (1, 2, 3, 4)},
         review_targets={p: s.sla_review_seconds(p) for p in (1, 2, 3, 4)})
 
 
-def acknowledge_alert(deps: ConsoleDeps, staff: Staff, alert_id: str) -> dict[str, str]:
+def acknowledge_alert(deps: Deps, staff: Staff, alert_id: str) -> dict[str, str]:
     """Mark an open alert handled by this supervisor (404 unknown, 409 already handled)."""
-    alert = deps.store.reads.alert(alert_id) if _ALERT_ID.match(alert_id) else None
+    alert = deps.store.alerts.get(alert_id) if _ALERT_ID.match(alert_id) else None
     if alert is None:
         raise CaseActionError("not_found", "alert")
     # Checked first: acknowledging again would overwrite who handled it.
@@ -271,4 +251,4 @@ def acknowledge_alert(deps: ConsoleDeps, staff: Staff, alert_id: str) -> dict[st
             alert_id, by=staff.id, now=deps.clock()):
         raise CaseActionError("illegal_transition", alert.get("status", ""))
     logger.info("alert acknowledged", extra={"alert_id": alert_id, "staff_id": staff.id})
-    return deps.store.reads.alert(alert_id) or alert
+    return deps.store.alerts.get(alert_id) or alert

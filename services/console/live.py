@@ -34,18 +34,21 @@ from typing import Any
 import redis
 
 from services.console import handlers as h
+from shared.bootstrap import Deps
+from shared.broker_queues import BrokerQueues
 from shared.domain import events
+from shared.domain.alerts import EMERGENCY_CASE, EMERGENCY_WAITING
 from shared.messaging import NOTIFY_QUEUE, ROUTE_QUEUE, SWEEP_QUEUE
 from shared.store import StoreUnavailable
-from shared.store.dashboard import BrokerQueues, DashboardRepository, valid_stream_id
-from shared.store.reads import DistrictQueue
+from shared.store.feed import EventFeed, valid_stream_id
+from shared.store.queues import DistrictQueue
 
 logger = logging.getLogger(__name__)
 
 EXTENSION = "liaison_live"
 QUEUES = (ROUTE_QUEUE, NOTIFY_QUEUE, SWEEP_QUEUE)
-QUIET_EVENTS = frozenset({events.CASE_VIEWED, "NoteAdded"})  # change no dashboard number
-EMERGENCY_ALERTS = frozenset({"emergency_case", "emergency_waiting"})
+QUIET_EVENTS = frozenset({events.CASE_VIEWED, events.NOTE_ADDED})  # change no number shown
+EMERGENCY_ALERTS = frozenset({EMERGENCY_CASE, EMERGENCY_WAITING})
 ALERT_FIELDS = ("id", "kind", "case_id", "reference", "district", "priority", "officer_id",
                 "skills")
 ALIVE_SECONDS = 10 * 60
@@ -69,7 +72,7 @@ class LiveSources:
     _shared: tuple[str, float, dict[str, Any]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def snapshot(self, deps: h.ConsoleDeps, event_id: str) -> dict[str, Any]:
+    def snapshot(self, deps: Deps, event_id: str) -> dict[str, Any]:
         """A snapshot for this event id, shared by every stream in this process that asks
         within `SHARE_SECONDS` (so ten open dashboards cost one read per change, not ten)."""
         with self._lock:
@@ -84,16 +87,16 @@ class LiveSources:
 
 # --- one snapshot --------------------------------------------------------------------------
 
-def snapshot(deps: h.ConsoleDeps, broker: BrokerQueues, event_id: str = "") -> dict[str, Any]:
+def snapshot(deps: Deps, broker: BrokerQueues, event_id: str = "") -> dict[str, Any]:
     """Everything the dashboard shows, as ids, codes, counts and epoch times."""
     now = deps.clock()
     state = h.queues(deps)
     sla = h.sla(deps)
-    alerts = deps.store.reads.open_alerts()
+    alerts = deps.store.alerts.open()
     depths = broker.depths(QUEUES)
-    board = deps.store.dashboard
+    health = deps.store.health
     offers = sorted(state.force.offers, key=lambda o: o.seconds_left)
-    crew = workers(board.last_signs(now=now), depths, board.oldest_overdue(), now,
+    crew = workers(health.last_signs(now=now), depths, health.oldest_overdue(), now,
                    deps.settings.sweep_interval_seconds)
     return {
         "at": now, "event_id": event_id, "truncated": state.truncated,
@@ -110,9 +113,9 @@ def snapshot(deps: h.ConsoleDeps, broker: BrokerQueues, event_id: str = "") -> d
         "at_risk": [_sla_item(i) for i in sla.at_risk],
         "dead_letters": [{"id": d.id, "kind": d.kind, "case_id": d.case_id,
                           "reference": d.reference, "what": d.what, "attempts": d.attempts,
-                          "since": d.at} for d in deps.store.reads.dead_letters()],
+                          "since": d.at} for d in health.dead_letters()],
         "officers": [{"id": o.id, "status": o.status, "on_shift": o.on_shift, "load": o.load,
-                      "capacity": o.capacity} for o in board.officer_states()
+                      "capacity": o.capacity} for o in deps.store.caseload.officers()
                      if o.role == "officer"],
         "queues": depths,
         "workers": crew,
@@ -172,13 +175,13 @@ def workers(signs: dict[str, float | None], depths: dict[str, int], overdue: flo
 class SnapshotStream:
     """One browser's event stream (an iterable of SSE text chunks)."""
 
-    def __init__(self, build: Callable[[str], dict[str, Any]], board: DashboardRepository,
+    def __init__(self, build: Callable[[str], dict[str, Any]], feed: EventFeed,
                  *, last_event_id: str = "", block_ms: int = 15_000, heartbeat: float = 15.0,
                  debounce: float = 0.5, refresh: float = 60.0, lifetime: float = 300.0,
                  close: Callable[[], None] = lambda: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._build = build
-        self._board = board
+        self._feed = feed
         self._resume = last_event_id if valid_stream_id(last_event_id) else ""
         self._block_ms = block_ms
         self._heartbeat = heartbeat
@@ -199,7 +202,7 @@ class SnapshotStream:
 
     def _run(self) -> Iterator[str]:
         end = self._clock() + self._lifetime
-        newest = self._board.latest_event_id()
+        newest = self._feed.latest_event_id()
         last_id = self._resume or newest
         yield f"retry: {RETRY_MS}\n" + self._message(newest)
         sent = written = self._clock()
@@ -215,13 +218,13 @@ class SnapshotStream:
             wait = self._debounce - (now - sent) if pending else min(
                 self._block_ms / 1000, end - now, self._heartbeat - (now - written),
                 self._refresh - (now - sent))
-            found = self._board.events_after(last_id, block_ms=int(max(wait, 0) * 1000) + 1,
-                                             count=BATCH)
+            found = self._feed.events_after(last_id, block_ms=int(max(wait, 0) * 1000) + 1,
+                                            count=BATCH)
             if found:
                 # A full batch means a burst (or an old Last-Event-ID): what changed does not
                 # matter, only that something did, so skip to the newest event.
                 last_id = found[-1][0] if len(found) < BATCH \
-                    else self._board.latest_event_id()
+                    else self._feed.latest_event_id()
                 if any(kind not in QUIET_EVENTS for _, kind in found):
                     pending = last_id
             if not pending and self._clock() - written >= self._heartbeat:

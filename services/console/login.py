@@ -45,7 +45,7 @@ from wtforms.validators import InputRequired, Length
 
 from services.console import sessions
 from services.console.auth import EXTENSION, current_deps
-from services.console.handlers import ConsoleDeps
+from shared.bootstrap import Deps
 from shared.domain.officers import Role
 from shared.passwords import MAX_LENGTH, lockout_seconds, normalise_username, verify_password
 from shared.store import Store, StoreUnavailable
@@ -221,7 +221,7 @@ def _render_error(code: int) -> Response:
 
 def register(app: Flask) -> None:
     """Mount sign-in and sign-out, Flask-Login, the login rate limit and the error pages."""
-    deps: ConsoleDeps = app.extensions[EXTENSION]
+    deps: Deps = app.extensions[EXTENSION]
     manager = LoginManager(app)
     manager.login_view = "login.login"
     manager.login_message = "Sign in to see that page."

@@ -1,10 +1,11 @@
 """Admin pages: officers (add and edit districts, skills, capacity, channels, rota, leave and
 status), staff accounts, and the audit log filtered by case, person and date.
 
-An officer form is checked with the same helpers the CLI uses (`shared.seed.check_*`, the
-CLI's channel rule) and saved through `seed.save_officer`, so the web and the CLI agree; a
-problem is shown beside its field and nothing is saved. Every save appends `OfficerUpdated`
-(who, whom, which fields — never the values) to the events and audit streams.
+An officer form is checked with the same helpers the CLI uses
+(`shared.domain.officer_checks`) and saved through `shared.officer_records.save_officer`, so
+the web and the CLI agree; a problem is shown beside its field and nothing is saved. Every
+save appends `OfficerUpdated` (who, whom, which fields — never the values) to the events and
+audit streams.
 """
 
 from __future__ import annotations
@@ -23,12 +24,23 @@ from werkzeug.datastructures import MultiDict
 
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
-from shared import seed
-from shared.cli import check_channels, days_text
+from shared.domain.officer_checks import (
+    check_capacity,
+    check_channels,
+    check_districts,
+    check_email,
+    check_id,
+    check_name,
+    check_role,
+    check_shifts,
+    check_skills,
+    check_status,
+)
 from shared.domain.officers import Availability, Officer, Role, new_officer_id
 from shared.domain.rota import Leave, Rota
-from shared.domain.weekly import resolve
-from shared.store.dashboard import valid_stream_id
+from shared.domain.weekly import days_text, resolve
+from shared.officer_records import save_officer
+from shared.store.feed import valid_stream_id
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +63,7 @@ def register(app: Flask) -> None:
 def officers() -> ResponseReturnValue:
     store = current_deps().store
     staff = sorted(store.officers.all(), key=lambda o: (o.role.value, o.name.lower()))
-    states = {s.id: s for s in store.dashboard.officer_states()}
+    states = {s.id: s for s in store.caseload.officers()}
     return render_template("admin/officers.html", staff=staff, states=states)
 
 
@@ -65,7 +77,7 @@ def new_officer() -> ResponseReturnValue:
 @page_for(*ADMIN)
 def officer(officer_id: str) -> ResponseReturnValue:
     try:
-        old = current_deps().store.officers.get(seed.check_id(officer_id))
+        old = current_deps().store.officers.get(check_id(officer_id))
     except ValueError:
         old = None
     if old is None:
@@ -84,10 +96,10 @@ def _edit(old: Officer | None) -> ResponseReturnValue:
     if officer is None:
         return _form_page(old, request.form, errors), 422
     now = deps.clock()
-    seed.save_officer(deps.store, officer, tz, datetime.fromtimestamp(now, UTC))
+    save_officer(deps.store, officer, tz, datetime.fromtimestamp(now, UTC))
     changed = [k for k, v in officer.fields().items() if old is None or old.fields()[k] != v]
-    deps.store.dashboard.record_officer_update(officer.id, by=current_web_staff().id,
-                                               changed=changed, created=old is None, now=now)
+    deps.store.audit.record_officer_update(officer.id, by=current_web_staff().id,
+                                           changed=changed, created=old is None, now=now)
     logger.info("officer saved", extra={"officer_id": officer.id,
                                         "staff_id": current_web_staff().id})
     flash(f"{'Added' if old is None else 'Saved'} {officer.name}.", "success")
@@ -123,20 +135,20 @@ def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None,
     def lines(name: str) -> list[str]:
         return [line.strip() for line in form.get(name, "").splitlines() if line.strip()]
 
-    name = c.run("name", lambda: seed.check_name(form.get("name", "")))
-    role = c.run("role", lambda: seed.check_role(form.get("role", "")))
-    home = c.run("home", lambda: seed.check_districts(force, [form["home"]] if form.get("home")
-                                                      else []))
-    cover = c.run("cover", lambda: seed.check_districts(force, form.getlist("cover")))
-    skills = c.run("skills", lambda: seed.check_skills(re.split(r"[,\s]+", form.get(
+    name = c.run("name", lambda: check_name(form.get("name", "")))
+    role = c.run("role", lambda: check_role(form.get("role", "")))
+    home = c.run("home", lambda: check_districts(force, [form["home"]] if form.get("home")
+                                                 else []))
+    cover = c.run("cover", lambda: check_districts(force, form.getlist("cover")))
+    skills = c.run("skills", lambda: check_skills(re.split(r"[,\s]+", form.get(
         "skills", ""))))
-    capacity = c.run("capacity", lambda: seed.check_capacity(form.get("capacity", "").strip()))
-    email = c.run("email", lambda: seed.check_email(form.get("email", "")))
+    capacity = c.run("capacity", lambda: check_capacity(form.get("capacity", "").strip()))
+    email = c.run("email", lambda: check_email(form.get("email", "")))
     channels = c.run("channels", lambda: check_channels(lines("channels")))
-    shifts = c.run("shifts", lambda: seed.check_shifts(lines("shifts")))
+    shifts = c.run("shifts", lambda: check_shifts(lines("shifts")))
     leave = c.run("leave", lambda: tuple(_leave(line, tz) for line in lines("leave")))
-    status = c.run("status", lambda: seed.check_status(form.get("status", "")))
-    officer_id = old.id if old else c.run("id", lambda: seed.check_id(
+    status = c.run("status", lambda: check_status(form.get("status", "")))
+    officer_id = old.id if old else c.run("id", lambda: check_id(
         form.get("id", "").strip() or new_officer_id()))
     if role is Role.OFFICER and home == ():
         c.errors.setdefault("home", "An officer needs a home district.")
@@ -237,7 +249,7 @@ def audit() -> ResponseReturnValue:
         except ValueError:
             errors[name] = "Give a date as YYYY-MM-DD."
     before = args.get("before", "")
-    page = None if errors else deps.store.dashboard.audit(
+    page = None if errors else deps.store.audit.page(
         since=bounds.get("from"), until=bounds.get("to"), case_id=case_id or "",
         person=person, before=before if valid_stream_id(before) else "", limit=PAGE)
     filters = {k: v for k, v in args.items() if k in ("case", "person", "from", "to") and v}

@@ -33,7 +33,9 @@ from services.console import schemas as s
 from services.console.access import OFFICER, current_web_staff, page_for
 from services.console.auth import current_deps
 from services.console.display import label, local_time, windows_text
+from shared.bootstrap import Deps
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
+from shared.domain.contact import Wording
 from shared.domain.officers import Availability
 from shared.sealing import SealingError
 from shared.store.routing import CaseActionError
@@ -206,7 +208,7 @@ def _choices() -> dict[str, Any]:
             "statuses": [a.value for a in Availability]}
 
 
-def _rota(deps: h.ConsoleDeps, staff: h.Staff) -> dict[str, Any]:
+def _rota(deps: Deps, staff: h.Staff) -> dict[str, Any]:
     """My shifts as text, leave still to come, and when being on shift next changes."""
     officer = deps.store.officers.get(staff.id)
     if officer is None:
@@ -221,21 +223,25 @@ def _rota(deps: h.ConsoleDeps, staff: h.Staff) -> dict[str, Any]:
 
 
 def _safety(view: h.CaseView) -> dict[str, Any]:
-    """The contact safety profile, read safely: anything not stated counts as the cautious
-    answer (no voicemail, a shared device, discreet wording)."""
-    profile = view.contact_safety.get("profile") or {}
+    """The contact safety profile as `shared.domain.contact` reads it: anything not stated
+    counts as the cautious answer (no voicemail, a shared device, discreet wording)."""
+    raw = view.contact_safety.get("profile") or {}
     anonymous = view.case.get("anonymous") == "1"
-    channels = [c for c in profile.get("channels") or [] if c != "none"]
-    allowed = bool(view.contact_safety.get("contact_allowed")) and bool(channels)
+    profile = view.contact
     return {
-        "allowed": allowed, "anonymous": anonymous, "channels": channels,
-        "no_contact": "" if allowed else "No contact — anonymous" if anonymous
+        "allowed": profile is not None, "anonymous": anonymous,
+        "channels": list(profile.channels) if profile else [],
+        "no_contact": "" if profile else "No contact — anonymous" if anonymous
         else "No contact — they did not agree to be contacted",
-        "name": profile.get("name", ""), "pronouns": profile.get("pronouns", ""),
-        "phone": profile.get("phone", ""), "email": profile.get("email", ""),
-        "times": ["Any time"] if profile.get("any_time")
-        else windows_text(profile.get("safe_times")),
-        "voicemail_ok": profile.get("voicemail_ok") is True,
-        "shared_device": profile.get("shared_device") is not False,
-        "discreet": profile.get("discreet") is not False,
+        "name": _text(raw.get("name")), "pronouns": _text(raw.get("pronouns")),
+        "phone": profile.phone if profile else "", "email": profile.email if profile else "",
+        "times": (["Any time"] if profile.any_time
+                  else windows_text([w.to_dict() for w in profile.windows])) if profile else [],
+        "voicemail_ok": bool(profile and profile.voicemail_ok),
+        "shared_device": not profile or profile.shared_device,
+        "discreet": not profile or profile.wording is Wording.DISCREET,
     }
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -32,10 +32,12 @@ from services.console import handlers as h
 from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
 from services.console.display import LABELS, label
+from shared.bootstrap import Deps
+from shared.broker_queues import BrokerQueues
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable, redis_client
-from shared.store.dashboard import BrokerQueues, DashboardRepository
+from shared.store.feed import EventFeed
 from shared.store.routing import CaseActionError
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ FIND_ERRORS = {
 
 def register(app: Flask) -> None:
     """Mount the supervisor pages and build what the dashboard reads besides the store."""
-    deps = cast(h.ConsoleDeps, app.extensions["liaison_console"])
+    deps = cast(Deps, app.extensions["liaison_console"])
     settings = deps.settings
     broker = deps.store.redis if settings.broker == settings.redis_url \
         else redis_client(settings.broker)
@@ -76,7 +78,7 @@ def current_live() -> live.LiveSources:
 
 def _charts() -> dict[str, Any]:
     deps = current_deps()
-    return charts.dashboard_charts(deps.store.dashboard.activity(now=deps.clock()),
+    return charts.dashboard_charts(deps.store.outcomes.activity(now=deps.clock()),
                                    ZoneInfo(deps.force.timezone))
 
 
@@ -88,13 +90,13 @@ def dashboard() -> ResponseReturnValue:
     """The whole dashboard, rendered on the server (it works without JavaScript)."""
     deps = current_deps()
     snap = live.snapshot(deps, current_live().broker,
-                         deps.store.dashboard.latest_event_id())
+                         deps.store.feed.latest_event_id())
     staff = {o.id: o for o in deps.store.officers.all()}
     labels = LABELS | {code: d.name for code, d in deps.force.districts.items()}
     return render_template(
         "supervisor/dashboard.html", snap=snap, staff=staff, takers=_takers(staff),
         labels=labels, names={o.id: o.name for o in staff.values()},
-        reasons={d.id: d.reason for d in deps.store.reads.dead_letters()},
+        reasons={d.id: d.reason for d in deps.store.health.dead_letters()},
         charts=_charts(), statuses=[a.value for a in Availability])
 
 
@@ -111,10 +113,8 @@ def stream() -> ResponseReturnValue:
     """Server-Sent Events: a snapshot now and after every change (see `live`)."""
     deps, sources = current_deps(), current_live()
     client = sources.stream_client(sources.block_ms / 1000 + 5)
-    board = DashboardRepository(client, deps.store.keys,
-                                events_maxlen=deps.settings.events_maxlen)
     body = live.SnapshotStream(
-        lambda event_id: sources.snapshot(deps, event_id), board,
+        lambda event_id: sources.snapshot(deps, event_id), EventFeed(client, deps.store.keys),
         last_event_id=request.headers.get("Last-Event-ID", "")[:50],
         block_ms=sources.block_ms, heartbeat=sources.heartbeat, debounce=sources.debounce,
         refresh=sources.refresh, lifetime=sources.lifetime, close=client.close)
@@ -234,8 +234,8 @@ def _takers(staff: dict[str, Officer]) -> list[Officer]:
 
 
 def _name(officer_id: str) -> str:
-    officer = current_deps().store.officers.get(officer_id) if officer_id else None
-    return officer.name if officer else officer_id or "routing"
+    officer = current_deps().store.caseload.officer(officer_id) if officer_id else None
+    return officer.name if officer and officer.role else officer_id or "routing"
 
 
 

@@ -12,7 +12,8 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from swagger_ui_bundle import swagger_ui_path
 
-from services.intake.handlers import IdempotencyConflict, IntakeDeps, receive
+from services.intake.handlers import IdempotencyConflict, receive
+from shared.bootstrap import Deps
 from shared.domain.model import CaseKind
 from shared.jsonapi import RETRY_AFTER, Api, Blueprint, ErrorResponses, error_response
 from shared.schemas import CallbackSchema, ReceiptSchema, ReportSchema
@@ -107,7 +108,7 @@ def _receive(kind: CaseKind, data: dict[str, Any]) -> ResponseReturnValue:
     if key is not None and not _IDEM.fullmatch(key):  # "$" alone would allow a final "\n"
         abort(422, errors={"headers": {"Idempotency-Key": [
             "Use 8 to 128 letters, digits, '.', '_', ':' or '-'."]}})
-    deps: IntakeDeps = current_app.extensions["liaison"]
+    deps: Deps = current_app.extensions["liaison"]
     try:
         receipt = receive(kind, data, deps, idempotency_key=key)
     except ValidationError as exc:

@@ -10,15 +10,13 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 from services.intake import api, views
-from services.intake.handlers import IntakeDeps
+from shared.bootstrap import bootstrap
 from shared.config import Settings
-from shared.geography import load_force
 from shared.jsonapi import Api
-from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.messaging import Publisher
 from shared.metrics import install_metrics
 from shared.observability import configure_logging
-from shared.sealing import Sealer
-from shared.store import Store, redis_client
+from shared.store import Store
 from shared.web import CSP, SafeJSONProvider, harden
 
 logger = logging.getLogger(__name__)
@@ -58,15 +56,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         TESTING=settings.env == "test",
         DEBUG=settings.debug,
     )
-    if store is None:
-        store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
-                      events_maxlen=settings.events_maxlen)
-    if publisher is None:
-        publisher = CeleryPublisher(make_celery("liaison-intake", settings),
-                                    inline=settings.broker == settings.redis_url)
-    app.extensions["liaison"] = IntakeDeps(
-        store=store, publisher=publisher, sealer=Sealer(settings.sealing_keys),
-        force=load_force(settings.force_file or None), settings=settings)
+    deps = bootstrap(settings, name="liaison-intake", store=store, publisher=publisher)
+    store = deps.store
+    app.extensions["liaison"] = deps
     app.extensions["liaison_settings"] = settings
 
     csrf = CSRFProtect(app)

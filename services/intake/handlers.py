@@ -5,25 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
 from marshmallow import ValidationError
 
-from shared.config import Settings
+from shared.bootstrap import Deps
+from shared.domain import contact
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
 from shared.domain.model import CaseKind, HateStrand, Priority
 from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
 from shared.domain.triage import TriageFacts, triage
 from shared.geography import Force
-from shared.messaging import Publisher
-from shared.sealing import Sealer
-from shared.store import CreateOutcome, Store
+from shared.store import CreateOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +74,7 @@ class Receipt:
         }
 
 
-@dataclass
-class IntakeDeps:
-    """What receiving a case talks to; the app factory builds it, tests pass fakes."""
-
-    store: Store
-    publisher: Publisher
-    sealer: Sealer
-    force: Force
-    settings: Settings
-    clock: Callable[[], float] = field(default=time.time)
-
-
-def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
+def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             idempotency_key: str | None = None) -> Receipt:
     """Store a validated submission as a new case and announce it to the router."""
     placement = place(kind, data, deps.force)
@@ -103,10 +88,7 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: IntakeDeps, *,
     ))
     now = deps.clock()
     anonymous = bool(data.get("anonymous"))
-    contact = data.get("contact") or {}
-    contactable = (not anonymous and (kind is CaseKind.CALLBACK or bool(
-        data.get("consent_to_contact"))) and any(c.value != "none" for c in
-                                                 contact.get("channels", [])))
+    contactable = contact.contactable(kind.value, data)  # the one contact-safety rule
     case = new_case(
         kind, result, placement, now=now,
         strands=tuple(HateStrand(s) for s in data.get("hate_strands", [])),
@@ -210,7 +192,7 @@ def next_steps_for(case: Case) -> str:
     return ANONYMOUS_STEPS if case.anonymous else REPORT_STEPS
 
 
-def _existing_receipt(case_id: str, deps: IntakeDeps) -> Receipt:
+def _existing_receipt(case_id: str, deps: Deps) -> Receipt:
     stored = deps.store.cases.get(case_id)
     if stored is None:  # the idempotency key outlived its case: treat as unknown
         raise IdempotencyConflict("this Idempotency-Key refers to a case that no longer exists")

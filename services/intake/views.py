@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from services.intake.forms import contact_is_blank, flatten_errors, form_to_payload
-from services.intake.handlers import IdempotencyConflict, IntakeDeps, receive
+from services.intake.handlers import IdempotencyConflict, receive
+from shared.bootstrap import Deps
 from shared.domain.model import CaseKind, ContactChannel, HateStrand, ReporterRole
 from shared.schemas import CallbackSchema, ReportSchema
 from shared.store import StoreUnavailable
@@ -57,8 +58,8 @@ TIME_LABELS = {
 }
 
 
-def _deps() -> IntakeDeps:
-    deps: IntakeDeps = current_app.extensions["liaison"]
+def _deps() -> Deps:
+    deps: Deps = current_app.extensions["liaison"]
     return deps
 
 

@@ -1,12 +1,14 @@
 """Celery entry point for the notifier (queue `notify`).
 
-`celery -A services.notifier.celery_app worker -Q notify` finds the task through the
-import at the bottom. Building the app connects to nothing.
+    celery -A services.notifier.celery_app worker -Q notify
+
+The task module is registered with `include=` (imported by the worker after the app is
+built). Building the app connects to nothing.
 """
 
 from shared.config import Settings
 from shared.messaging import make_celery
 
-celery_app = make_celery("liaison-notifier", Settings.from_env(), log_as="notifier")
-
-from services.notifier import tasks  # noqa: E402,F401  (registers the task on celery_app)
+settings = Settings.from_env()
+celery_app = make_celery("liaison-notifier", settings, log_as="notifier",
+                         include=["services.notifier.tasks"])

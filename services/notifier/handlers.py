@@ -12,49 +12,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notifier.channels import Channel, ChannelError
-from services.notifier.templates import Message, render
+from services.notifier.templates import render
+from shared.bootstrap import Deps
+from shared.channels import ChannelError
 from shared.config import Settings
-from shared.domain.notifications import Kind, RecipientType, Status
-from shared.domain.weekly import Window, next_start, within
-from shared.geography import Force, load_force
-from shared.messaging import Publisher
-from shared.sealing import Sealer, SealingError
-from shared.store import Store
+from shared.domain import contact
+from shared.domain.notifications import Kind, Message, RecipientType, Status
+from shared.sealing import SealingError
 
 logger = logging.getLogger(__name__)
 
 CLAIM_TTL = 120          # seconds a claim protects a send in progress (> any channel timeout)
 MAX_BACKOFF = 15 * 60    # seconds
 REPORTER = "reporter"    # the recipient label of a reporter's acknowledgement
-
-
-def full_jitter(ceiling: float) -> float:
-    """A random delay between 0 and the ceiling (AWS "full jitter")."""
-    return random.uniform(0, ceiling)
-
-
-@dataclass
-class Deps:
-    """What `deliver` needs; built once per worker process."""
-
-    store: Store
-    sealer: Sealer
-    settings: Settings
-    channels: Mapping[str, Channel]
-    clock: Callable[[], float] = time.time
-    jitter: Callable[[float], float] = full_jitter
-    publisher: Publisher | None = None
-    force: Force = field(default_factory=load_force)
 
 
 @dataclass(frozen=True)
@@ -157,7 +133,7 @@ def _failed(record: Mapping[str, str], deps: Deps, now: float, error: str) -> st
     logger.error("notification dead-lettered", extra={
         "notification_id": nid, "kind": record.get("kind", ""), "attempts": attempts,
         "alert_id": alert_id or ""})
-    if alert_id and deps.publisher is not None:  # fast path; the sweeper is the safety net
+    if alert_id:  # the fast path; the sweeper is the safety net
         deps.publisher.deliver_notification(alert_id)
     return "dead"
 
@@ -204,64 +180,40 @@ def staff_targets(staff_id: str, staff: Mapping[str, str]) -> list[Target]:
 
 def _reporter_plan(record: Mapping[str, str], deps: Deps,
                    now: float) -> list[tuple[Target, Message]] | str:
-    """The acknowledgement the contact profile allows now; or an outcome if none is sent."""
+    """The acknowledgement the contact profile allows now; or an outcome if none is sent.
+    Every "may we" comes from `shared.domain.contact` (channel, safe time, wording, name)."""
     notes = deps.store.notifications
     nid = record["id"]
     case = deps.store.cases.get(record.get("case_id", ""))
     opened = deps.sealer.unseal(case["sealed"]) if case and case.get("sealed") else {}
-    contact = acknowledgeable_contact(opened)
-    route = ack_route(contact, deps.settings) if contact else None
-    if contact is None or route is None:
+    profile = contact.profile_for(str(opened.get("kind") or ""),
+                                  opened.get("submission") or {})
+    route = profile.automatic_route(sms_enabled=bool(deps.settings.sms_url)) \
+        if profile else None
+    if profile is None or route is None:
         notes.finish(nid, Status.SKIPPED.value, now=now)
         logger.info("reporter acknowledgement skipped", extra={"notification_id": nid})
         return "skipped"
-    if not contact.get("any_time"):
-        windows = _windows(contact.get("safe_times") or [])
-        at = datetime.fromtimestamp(now, UTC)
-        tz = ZoneInfo(deps.force.timezone)
-        if not within(windows, at, tz):
-            start = next_start(windows, at, tz)
-            if start is None:
-                notes.finish(nid, Status.SKIPPED.value, now=now)
-                return "skipped"
-            notes.reschedule(nid, start.timestamp(), now=now)
-            logger.info("reporter acknowledgement waits for a safe time",
-                        extra={"notification_id": nid})
-            return "rescheduled"
-    channel, slot, address = route
-    discreet = bool(contact.get("discreet") or contact.get("shared_device"))
+    at = datetime.fromtimestamp(now, UTC)
+    when = profile.next_safe(at, ZoneInfo(deps.force.timezone))
+    if when is None:
+        notes.finish(nid, Status.SKIPPED.value, now=now)
+        return "skipped"
+    if when > at:
+        notes.reschedule(nid, when.timestamp(), now=now)
+        logger.info("reporter acknowledgement waits for a safe time",
+                    extra={"notification_id": nid})
+        return "rescheduled"
+    channel, address = route
     message = render(Kind.REPORTER_ACK.value, record, deps.settings.public_console_url,
-                     discreet=discreet, name=str(contact.get("name") or ""), force=deps.force)
-    return [(Target(REPORTER, channel, slot, address), message)]
+                     discreet=profile.wording is contact.Wording.DISCREET, name=profile.name,
+                     force=deps.force)
+    return [(_reporter_target(channel, address, deps.settings), message)]
 
 
-def acknowledgeable_contact(opened: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The contact profile if this person may be acknowledged at all (consent, not anonymous)."""
-    submission = opened.get("submission") or {}
-    contact = submission.get("contact")
-    if not isinstance(contact, dict) or submission.get("anonymous"):
-        return None
-    if opened.get("kind") != "callback" and not submission.get("consent_to_contact"):
-        return None  # a callback request is itself consent to be contacted
-    return contact
-
-
-def ack_route(contact: Mapping[str, Any], settings: Settings) -> tuple[str, str, str] | None:
-    """(channel, claim slot, address) of the first chosen way we can send automatically."""
-    for way in contact.get("channels") or []:
-        if way == "email" and contact.get("email"):
-            return "email", "email", str(contact["email"])
-        if way == "sms" and contact.get("phone") and settings.sms_url:
-            number = re.sub(r"[^\d+]", "", str(contact["phone"]))
-            return "apprise", "sms", settings.sms_url.replace("{phone}", number)
-    return None  # phone calls and "no contact" are for people, not the notifier
-
-
-def _windows(raw: list[Any]) -> list[Window]:
-    windows = []
-    for item in raw:
-        try:
-            windows.append(Window.from_dict(item))
-        except ValueError:
-            continue  # validated at intake; a bad one here just never opens
-    return windows
+def _reporter_target(channel: str, address: str, settings: Settings) -> Target:
+    """Email goes by SMTP; SMS through the Apprise gateway URL with the number filled in."""
+    if channel == "sms":
+        number = re.sub(r"[^\d+]", "", address)
+        return Target(REPORTER, "apprise", "sms", settings.sms_url.replace("{phone}", number))
+    return Target(REPORTER, "email", "email", address)

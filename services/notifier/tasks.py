@@ -8,51 +8,22 @@ record stays pending in the notify outbox, so the sweeper brings it back.
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from services.notifier import handlers
-from services.notifier.celery_app import celery_app
-from services.notifier.channels import (
-    AppriseChannel,
-    Channel,
-    InAppChannel,
-    SmtpChannel,
-    WebhookChannel,
-)
-from shared.config import Settings
-from shared.geography import load_force
-from shared.messaging import DELIVER_NOTIFICATION, CeleryPublisher
+from services.notifier.celery_app import celery_app, settings
+from shared.bootstrap import Deps, bootstrap
+from shared.messaging import DELIVER_NOTIFICATION
 from shared.observability import configure_logging
-from shared.sealing import Sealer
-from shared.store import Store, redis_client
 
 logger = logging.getLogger(__name__)
 
-_deps: handlers.Deps | None = None
 
-
-def build_deps(settings: Settings) -> handlers.Deps:
-    """The notifier's composition root: store, sealer, channels, publisher."""
-    store = Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
-                  events_maxlen=settings.events_maxlen)
-    channels: dict[str, Channel] = {
-        "inapp": InAppChannel(store.notifications),
-        "email": SmtpChannel(settings.smtp_url, settings.mail_from),
-        "webhook": WebhookChannel(settings.webhook_secret),
-        "apprise": AppriseChannel(),
-    }
-    return handlers.Deps(store=store, sealer=Sealer(settings.sealing_keys), settings=settings,
-                         channels=channels, publisher=CeleryPublisher(celery_app),
-                         force=load_force(settings.force_file or None))
-
-
-def deps() -> handlers.Deps:
+@cache
+def deps() -> Deps:
     """Built on first use in each worker process (after the prefork fork, never at import)."""
-    global _deps
-    if _deps is None:
-        settings = Settings.from_env()
-        configure_logging(settings, "notifier")
-        _deps = build_deps(settings)
-    return _deps
+    configure_logging(settings, "notifier")
+    return bootstrap(settings, celery_app=celery_app)
 
 
 @celery_app.task(name=DELIVER_NOTIFICATION, acks_late=True, ignore_result=True)

@@ -9,28 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from shared.domain.model import Priority
-from shared.domain.notifications import Kind
+from shared.domain.notifications import Kind, Message
 from shared.geography import Force, load_force
 
 # Words a discreet message never contains (checked case-insensitively by the tests).
 BANNED_WHEN_DISCREET = ("police", "constabulary", "lgbt", "hate crime", "hate", "officer")
 _SKILL = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,39}\Z")  # the skill codes officers are given
-
-
-@dataclass(frozen=True)
-class Message:
-    """What a channel sends: a subject, a plain-text body, and the public facts behind them."""
-
-    subject: str
-    body: str
-    kind: str = ""
-    reference: str = ""
-    priority: str = ""
-    district: str = ""
-    link: str = ""
 
 
 # kind -> (subject, first line); {ref} {priority} {district} are filled in.

@@ -8,7 +8,8 @@ from shared.config import Settings
 from shared.messaging import SWEEP, SWEEP_QUEUE, make_celery
 
 settings = Settings.from_env()
-celery_app = make_celery("liaison-router", settings, log_as="router")
+celery_app = make_celery("liaison-router", settings, log_as="router",
+                         include=["services.router.tasks"])
 celery_app.conf.beat_schedule = {
     "sweep": {
         "task": SWEEP,
@@ -17,4 +18,3 @@ celery_app.conf.beat_schedule = {
         "options": {"queue": SWEEP_QUEUE, "expires": settings.sweep_interval_seconds * 2},
     },
 }
-celery_app.conf.imports = ("services.router.tasks",)

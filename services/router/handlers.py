@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from shared.casework import CaseworkDeps
+from shared.bootstrap import Deps
 from shared.domain.routing import pools_for, routable_states
-from shared.geography import Force
 from shared.store.routing import RouteResult
 
 logger = logging.getLogger(__name__)
 
 
-def assign_case(case_id: str, deps: CaseworkDeps, force: Force) -> RouteResult:
+def assign_case(case_id: str, deps: Deps) -> RouteResult:
     """Offer the case to the best eligible officer, or make it wait; idempotent."""
     store = deps.store
     case = store.cases.get(case_id)
@@ -29,11 +28,12 @@ def assign_case(case_id: str, deps: CaseworkDeps, force: Force) -> RouteResult:
         logger.error("route: dead-lettered after %s attempts", attempts,
                      extra={"case_id": case_id})
         return RouteResult("dead_letter", case_id)
+    force = deps.force
     district = case.get("district") or None
     pools = pools_for(district, force.neighbours) if district and force.has_district(district) \
         else pools_for(None, force.neighbours)
     result = store.routing.assign(
-        case_id, now=deps.clock(), pools=pools, timeouts=deps.timeouts(),
+        case_id, now=deps.clock(), pools=pools, timeouts=deps.offer_timeouts(),
         from_states=routable_states(), grace=deps.settings.outbox_grace_seconds,
         alert_id=uuid.uuid4().hex)
     for notification_id in result.notification_ids:  # the offer, or supervisor alerts

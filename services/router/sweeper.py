@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from shared import casework
-from shared.casework import CaseworkDeps
-from shared.domain.alerts import REVIEW_BREACH
+from shared.bootstrap import Deps
+from shared.domain.alerts import REVIEW_BREACH, SLA_BREACH
 from shared.domain.officers import off_shift_reason
-from shared.geography import Force
 from shared.store import StoreUnavailable
 from shared.store.routing import CaseActionError
 
@@ -34,14 +33,14 @@ class SweepReport:
     alerts: list[str] = field(default_factory=list)
 
 
-def sweep(deps: CaseworkDeps, force: Force) -> SweepReport:
+def sweep(deps: Deps) -> SweepReport:
     """One pass over every timer that is due."""
     report = SweepReport()
     now = deps.clock()
     for step in (_expire_offers, _apply_rota, _republish_cases, _republish_notifications,
                  _raise_alerts):
         try:
-            step(deps, force, now, report)
+            step(deps, now, report)
         except StoreUnavailable:
             raise
         except Exception:  # one bad step must not stop the others
@@ -49,7 +48,7 @@ def sweep(deps: CaseworkDeps, force: Force) -> SweepReport:
     return report
 
 
-def _expire_offers(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+def _expire_offers(deps: Deps, now: float, report: SweepReport) -> None:
     for case_id in deps.store.routing.due("offers", now):
         try:
             casework.expire(deps, case_id)
@@ -59,10 +58,10 @@ def _expire_offers(deps: CaseworkDeps, force: Force, now: float, report: SweepRe
             deps.store.routing.clear_timer("offers", case_id)
 
 
-def _apply_rota(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+def _apply_rota(deps: Deps, now: float, report: SweepReport) -> None:
     """Officers whose shift or leave starts or ends now (or who asked to be looked at again):
     on shift, offered waiting work; off shift or on leave, their pending offers re-routed."""
-    tz = ZoneInfo(force.timezone)
+    tz = ZoneInfo(deps.force.timezone)
     at = datetime.fromtimestamp(now, UTC)
     for officer_id in deps.store.officers.rota_due(now):
         officer = deps.store.officers.get(officer_id)
@@ -77,14 +76,14 @@ def _apply_rota(deps: CaseworkDeps, force: Force, now: float, report: SweepRepor
         casework.officer_changed(deps, officer_id, result)
 
 
-def _republish_cases(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+def _republish_cases(deps: Deps, now: float, report: SweepReport) -> None:
     for case_id in deps.store.routing.due("outbox", now):
         deps.store.routing.postpone("outbox", case_id, now + REPUBLISH_BACKOFF)
         deps.publisher.route_case(case_id)
         report.republished_cases.append(case_id)
 
 
-def _republish_notifications(deps: CaseworkDeps, force: Force, now: float,
+def _republish_notifications(deps: Deps, now: float,
                              report: SweepReport) -> None:
     for notification_id in deps.store.routing.due_notifications(now):
         deps.store.routing.postpone_notification(notification_id, now + REPUBLISH_BACKOFF)
@@ -92,10 +91,10 @@ def _republish_notifications(deps: CaseworkDeps, force: Force, now: float,
         report.republished_notifications.append(notification_id)
 
 
-def _raise_alerts(deps: CaseworkDeps, force: Force, now: float, report: SweepReport) -> None:
+def _raise_alerts(deps: Deps, now: float, report: SweepReport) -> None:
     # (report name, timer, due before, alert kind)
-    checks = [("sla_accept", "sla_accept", now, "sla_breach"),
-              ("sla_contact", "sla_contact", now, "sla_breach"),
+    checks = [("sla_accept", "sla_accept", now, SLA_BREACH),
+              ("sla_contact", "sla_contact", now, SLA_BREACH),
               ("sla_review", "sla_review", now, REVIEW_BREACH),
               ("waiting_too_long", "waiting_since", now - deps.settings.wait_alert_seconds,
                "waiting_too_long")]

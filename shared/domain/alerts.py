@@ -10,6 +10,7 @@ from shared.domain.cases import Case
 EMERGENCY_CASE = "emergency_case"
 EMERGENCY_WAITING = "emergency_waiting"  # an emergency nobody eligible can take now
 SKILL_WAITING = "skill_waiting"          # waiting for an officer with a required skill
+SLA_BREACH = "sla_breach"                # not accepted, or not contacted, in time
 REVIEW_BREACH = "review_breach"          # a non-contactable case not reviewed in time
 
 
@@ -22,18 +23,6 @@ class Alert:
     district: str
     priority: int
     created_at: float
-
-    def fields(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "case_id": self.case_id,
-            "reference": self.reference,
-            "district": self.district,
-            "priority": str(self.priority),
-            "created_at": f"{self.created_at:.6f}",
-            "status": "open",
-        }
 
 
 def emergency_alert(case: Case) -> Alert:

@@ -1,11 +1,15 @@
 """Event names (past tense). Every state change appends one to the `events` stream and
-to the case's own log; the dashboard, metrics and audit trail read them."""
+to the case's own log; the dashboard, metrics and audit trail read them.
+
+Every name written anywhere — by Python or by a Lua script — is declared here
+(`tests/unit/test_events.py` reads the code and fails on an undeclared one).
+"""
 
 from __future__ import annotations
 
+# a case's life
 CASE_RECEIVED = "CaseReceived"
 EMERGENCY_RAISED = "EmergencyRaised"
-ALERT_RAISED = "AlertRaised"
 CASE_PUBLISHED = "CasePublished"
 CASE_REPUBLISHED = "CaseRepublished"
 CASE_OFFERED = "CaseOffered"
@@ -15,8 +19,25 @@ OFFER_DECLINED = "OfferDeclined"
 OFFER_EXPIRED = "OfferExpired"
 OFFER_WITHDRAWN = "OfferWithdrawn"  # the officer became ineligible; `reason` says how
 CONTACT_RECORDED = "ContactRecorded"
+NOTE_ADDED = "NoteAdded"
 CASE_CLOSED = "CaseClosed"
 CASE_REASSIGNED = "CaseReassigned"
+CASE_DEAD_LETTERED = "CaseDeadLettered"
+
+# alerts and notifications
+ALERT_RAISED = "AlertRaised"
+ALERT_ACKNOWLEDGED = "AlertAcknowledged"
+NOTIFICATION_CREATED = "NotificationCreated"
+NOTIFICATION_SENT = "NotificationSent"
+NOTIFICATION_SKIPPED = "NotificationSkipped"
+NOTIFICATION_FAILED = "NotificationFailed"
+NOTIFICATION_DEAD_LETTERED = "NotificationDeadLettered"
+
+# staff and officers
+AVAILABILITY_CHANGED = "AvailabilityChanged"
+OFFICER_UPDATED = "OfficerUpdated"
+
+# the audit trail (who read what, who was refused)
 CASE_VIEWED = "CaseViewed"
 CASE_ACCESS_REFUSED = "CaseAccessRefused"
 CASE_SEARCHED = "CaseSearched"

@@ -62,3 +62,16 @@ class Notification:
 
 def new_notification_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a channel sends: a subject, a plain-text body, and the public facts behind them."""
+
+    subject: str
+    body: str
+    kind: str = ""
+    reference: str = ""
+    priority: str = ""
+    district: str = ""
+    link: str = ""

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from shared.domain.model import CaseState
-from shared.domain.states import TRANSITIONS
+from shared.domain.states import Action, sources
 
-FORCE_WIDE = "_all"
+# "The whole force": the last routing pool (every eligible officer, whatever their
+# districts; its availability set is `avail:force_wide`, and lib.lua names it too) and the
+# queue of cases with no district of the force.
+FORCE_WIDE = "force_wide"
+
+# Offers an officer lets expire in a row before they are set away (and lose the rest).
+MISSED_OFFERS_BEFORE_AWAY = 2
 
 
 def pools_for(district: str | None, neighbours: Callable[[str], Sequence[str]]) -> list[list[str]]:
@@ -27,11 +32,6 @@ def pools_for(district: str | None, neighbours: Callable[[str], Sequence[str]]) 
     return pools
 
 
-def sources_of(target: CaseState) -> list[str]:
-    """Every state the state machine allows to move to `target` (checked in the scripts)."""
-    return [s.value for s, targets in TRANSITIONS.items() if target in targets]
-
-
 def routable_states() -> list[str]:
-    """States a case is routed from: new, or waiting for an officer."""
-    return [CaseState.RECEIVED.value, CaseState.WAITING.value]
+    """States a case is routed from: new, or waiting for an officer (the action table)."""
+    return sources(Action.ROUTE)

@@ -38,8 +38,8 @@ from zoneinfo import ZoneInfo
 
 from shared.domain.model import WEEKDAYS
 
-__all__ = ["LOOKAHEAD", "WEEKDAYS", "Window", "changes", "intervals", "next_change",
-           "next_start", "parse_hhmm", "resolve", "within"]
+__all__ = ["LOOKAHEAD", "WEEKDAYS", "Window", "changes", "days_text", "intervals",
+           "next_change", "next_start", "parse_hhmm", "resolve", "within"]
 
 #: How far `next_change` and `next_start` look ahead of `at`.
 LOOKAHEAD = timedelta(days=8)
@@ -61,6 +61,18 @@ def parse_hhmm(text: object, what: str) -> time:
 
 def _hhmm(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def days_text(days: Sequence[str]) -> str:
+    """('mon', 'tue', 'wed', 'fri') -> 'mon-wed,fri' (what a shift spec's days read)."""
+    runs: list[list[int]] = []
+    for i in sorted(WEEKDAYS.index(d) for d in days):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ",".join(WEEKDAYS[r[0]] + (f"-{WEEKDAYS[r[-1]]}" if len(r) > 1 else "")
+                    for r in runs)
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,27 @@
 -- What happens to a case after it is offered: accept, decline, expire, contact, close,
 -- reassign — each checked and applied atomically with the officer's load and the events.
 --
--- ARGV: 1 prefix, 2 action, 3 case id, 4 actor id (officer or supervisor; "" = system),
---       5 now, 6 config JSON:
---       { from_states = [...] (legal source states, from the Python state machine),
---         target = state, own = bool (the actor must hold the case), reason, channel,
---         outcome, to_officer, timeouts = {...}, away_after = 2,
---         sla_clock = "contact" | "review" and sla_seconds (the clock acceptance starts),
---         notification_id, alert_id, events_maxlen, grace }
+-- ARGV[1] key prefix, ARGV[2] JSON:
+--   { action = "accept" | "decline" | "expire" | "contact" | "close" | "reassign",
+--     case_id, actor (officer or supervisor id; "" = the system), now (epoch seconds),
+--     from_states = [...] (legal source states, from the Python state machine),
+--     own = bool (the actor must hold the case),
+--     accept: sla_clock = "contact" | "review" and sla_seconds (the clock acceptance starts)
+--     decline, expire: reason; expire: away_after (missed offers in a row that set away)
+--     contact: channel, outcome; close: outcome
+--     reassign: to_officer ("" = back to routing), timeouts = {"1": seconds, ...}
+--     notification_id, alert_id, events_maxlen, grace }
 -- Returns {"ok", state, officer_freed, extra, other case ids sent back to routing...}
 --         or {"error", code, detail}
-local P = ARGV[1]
-local action, case_id, actor, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local cfg = cjson.decode(ARGV[6])
 -- @lib
 
+local action, case_id, actor = args.action, args.case_id, args.actor
 local c = hash(key("case", case_id))
 if c.id == nil then return {"error", "not_found", ""} end
-if not contains(cfg.from_states, c.state) then
+if not contains(args.from_states, c.state) then
   return {"error", "illegal_transition", c.state}
 end
-if cfg.own and (c.officer or "") ~= actor then return {"error", "not_yours", ""} end
+if args.own and (c.officer or "") ~= actor then return {"error", "not_yours", ""} end
 
 if action == "accept" then
   redis.call("HSET", key("case", case_id), "state", "accepted", "accepted_at", fmt(now),
@@ -28,8 +29,8 @@ if action == "accept" then
   redis.call("ZREM", key("offers"), case_id)
   redis.call("ZREM", key("sla", "accept"), case_id)
   -- first contact, or review for a case nobody may contact (the clock is chosen in Python)
-  local clock = cfg.sla_clock == "review" and "review" or "contact"
-  redis.call("ZADD", key("sla", clock), fmt(now + cfg.sla_seconds), case_id)
+  local clock = args.sla_clock == "review" and "review" or "contact"
+  redis.call("ZADD", key("sla", clock), fmt(now + args.sla_seconds), case_id)
   redis.call("HSET", key("officer", actor), "expiries", "0")
   local waited = now - tonumber(c.offered_at or now)
   event(case_id, {"type", "OfferAccepted", "case_id", case_id, "officer_id", actor,
@@ -47,7 +48,7 @@ if action == "decline" or action == "expire" then
   local away = "0"
   if action == "expire" and officer_id ~= "" then
     local n = redis.call("HINCRBY", key("officer", officer_id), "expiries", 1)
-    if n >= (cfg.away_after or 2) then
+    if n >= args.away_after then
       redis.call("HSET", key("officer", officer_id), "status", "away", "expiries", "0")
       away = "1"
     end
@@ -58,11 +59,11 @@ if action == "decline" or action == "expire" then
   local types = {decline = "OfferDeclined", expire = "OfferExpired"}
   event(case_id, {"type", types[action], "case_id", case_id, "officer_id", officer_id,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
-    "reason", cfg.reason or action, "at", fmt(now)})
+    "reason", args.reason or action, "at", fmt(now)})
   local result = {"ok", "waiting", officer_id, away}
   if away == "1" then
-    alert(cfg.alert_id, "officer_set_away", case_id, c, officer_id)
-    notification(cfg.notification_id, "officer_set_away", "supervisors", "", case_id, c)
+    alert(args.alert_id, "officer_set_away", case_id, c, officer_id)
+    notification(args.notification_id, "officer_set_away", "supervisors", "", case_id, c)
     -- now away: their other pending offers go back to routing too
     local _, withdrawn = settle(officer_id)
     for _, other in ipairs(withdrawn) do result[#result + 1] = other end
@@ -77,7 +78,7 @@ if action == "contact" then
   redis.call("ZREM", key("sla", "contact"), case_id)
   event(case_id, {"type", "ContactRecorded", "case_id", case_id, "officer_id", actor,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
-    "channel", cfg.channel or "", "outcome", cfg.outcome or "", "first", first and "1" or "0",
+    "channel", args.channel or "", "outcome", args.outcome or "", "first", first and "1" or "0",
     "at", fmt(now)})
   return {"ok", "contacted", "", ""}
 end
@@ -94,15 +95,15 @@ if action == "close" then
     redis.call("ZREM", z, case_id)
   end
   redis.call("HSET", key("case", case_id), "state", "closed", "closed_at", fmt(now),
-    "outcome", cfg.outcome or "", "updated_at", fmt(now))
+    "outcome", args.outcome or "", "updated_at", fmt(now))
   event(case_id, {"type", "CaseClosed", "case_id", case_id, "officer_id", officer_id, "by", actor,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
-    "outcome", cfg.outcome or "", "at", fmt(now)})
+    "outcome", args.outcome or "", "at", fmt(now)})
   return {"ok", "closed", officer_id, ""}
 end
 
 if action == "reassign" then
-  local target = cfg.to_officer or ""
+  local target = args.to_officer or ""
   local previous = c.officer or ""
   if target ~= "" then
     local o = hash(key("officer", target))
@@ -125,18 +126,7 @@ if action == "reassign" then
     back_to_routing(case_id, {officer = "", priority = c.priority, created_at = c.created_at},
       false)
   else
-    redis.call("HDEL", key("case", case_id), "skill_alert")  -- offered: any wait is over
-    local deadline = now + tonumber(cfg.timeouts[c.priority] or 3600)
-    redis.call("SADD", key("officer", target, "cases"), case_id)
-    redis.call("HSET", key("officer", target), "last_offer_at", fmt(now))
-    refresh(target)
-    redis.call("HSET", key("case", case_id), "state", "offered", "officer", target,
-      "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now))
-    redis.call("ZADD", key("offers"), fmt(deadline), case_id)
-    for _, z in ipairs({key("waiting"), key("waiting", "since"), key("outbox")}) do
-      redis.call("ZREM", z, case_id)
-    end
-    notification(cfg.notification_id, "reassigned", "officer", target, case_id, c)
+    offer_case(case_id, c, target, args.notification_id, "reassigned")
   end
   event(case_id, {"type", "CaseReassigned", "case_id", case_id, "by", actor, "from_officer", previous,
     "to_officer", target, "reference", c.reference or "", "priority", c.priority or "",

@@ -1,58 +1,49 @@
 -- Store a new case atomically: case hash, reference, first event (case log + events
--- stream), outbox entry, idempotency key and, for emergencies, the supervisor alert.
+-- stream), outbox entry, accept-SLA clock, idempotency key, the supervisor alert and
+-- notification records intake asks for and, when given, the router's task message.
 -- Either all of it is written or none of it.
 --
--- KEYS: 1 case hash, 2 case log, 3 reference, 4 events stream, 5 outbox zset,
---       6 idempotency key ("" = none), 7 alert hash ("" = none), 8 open alerts zset
--- ARGV: 1 case id, 2 reference, 3 idempotency value, 4 idempotency ttl (s), 5 now,
---       6 outbox due, 7 events maxlen, 8 alert id, 9 case fields (JSON object),
---       10 event fields (JSON object), 11 alert fields (JSON object or ""),
---       12 accept-SLA due time, 13 notification records (JSON list of flat objects),
---       14 notification due time
--- Extra keys derived from the prefix ARGV[15]: sla:accept, notify:outbox, notification:{id}
---       16 broker queue key and 17 the router's task message ("" = intake publishes it
---       after the script): LPUSHed here, the case is announced in the same atomic step.
-local case_key, log_key, ref_key, events_key, outbox_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local idem_key, alert_key, alerts_key = KEYS[6], KEYS[7], KEYS[8]
-local case_id, reference, idem_value = ARGV[1], ARGV[2], ARGV[3]
+-- ARGV[1] key prefix, ARGV[2] JSON:
+--   { case_id, reference, now (the case's created_at, epoch seconds),
+--     fields = {name: value} (the case hash), event = {name: value} (CaseReceived),
+--     accept_due (epoch seconds), grace (seconds until the outbox entry and the
+--     notifications are due for the sweeper),
+--     idempotency = {key, value, ttl (seconds)} (absent = none),
+--     alert = {id, kind} (absent = none),
+--     notifications = [{id, kind, recipient_type, recipient}, ...],
+--     route_queue, route_message (the broker queue's key and the router's task message:
+--       LPUSHed here, the case is announced in the same atomic step; absent = intake
+--       publishes it after the script),
+--     events_maxlen }
+-- Returns {"created", ""} | {"duplicate", stored idempotency value} | {"reference_taken", ""}
+--         | {"exists", ""}
+-- @lib
 
-if idem_key ~= "" then
-  local seen = redis.call("GET", idem_key)
+local case_id = args.case_id
+local idem = args.idempotency
+if idem then
+  local seen = redis.call("GET", key("idem", idem.key))
   if seen then return {"duplicate", seen} end
 end
-if redis.call("EXISTS", ref_key) == 1 then return {"reference_taken", ""} end
-if redis.call("EXISTS", case_key) == 1 then return {"exists", ""} end
+if redis.call("EXISTS", key("ref", args.reference)) == 1 then return {"reference_taken", ""} end
+if redis.call("EXISTS", key("case", case_id)) == 1 then return {"exists", ""} end
 
-local function flat(obj)
-  local out = {}
-  for k, v in pairs(obj) do out[#out + 1] = k; out[#out + 1] = tostring(v) end
-  return out
+redis.call("HSET", key("case", case_id), unpack(flatten(args.fields)))
+redis.call("SET", key("ref", args.reference), case_id)
+event(case_id, flatten(args.event))
+redis.call("ZADD", key("outbox"), fmt(now + args.grace), case_id)
+redis.call("ZADD", key("sla", "accept"), fmt(args.accept_due), case_id)
+if idem then
+  redis.call("SET", key("idem", idem.key), idem.value, "EX", string.format("%d", idem.ttl))
 end
-
-redis.call("HSET", case_key, unpack(flat(cjson.decode(ARGV[9]))))
-redis.call("SET", ref_key, case_id)
-local event = flat(cjson.decode(ARGV[10]))
-redis.call("XADD", log_key, "*", unpack(event))
-redis.call("XADD", events_key, "MAXLEN", "~", ARGV[7], "*", unpack(event))
-redis.call("ZADD", outbox_key, ARGV[6], case_id)
-if idem_key ~= "" then
-  redis.call("SET", idem_key, idem_value, "EX", tonumber(ARGV[4]))
+local c = args.fields  -- what the alert and notification records copy from the case
+if args.alert then
+  alert(args.alert.id, args.alert.kind, case_id, c, "")
 end
-if alert_key ~= "" then
-  local alert = cjson.decode(ARGV[11])
-  redis.call("HSET", alert_key, unpack(flat(alert)))
-  redis.call("ZADD", alerts_key, ARGV[5], ARGV[8])
-  redis.call("XADD", events_key, "MAXLEN", "~", ARGV[7], "*",
-    "type", "AlertRaised", "alert_id", ARGV[8], "case_id", case_id,
-    "kind", alert["kind"], "district", alert["district"], "at", ARGV[5])
+for _, n in ipairs(args.notifications) do
+  notification(n.id, n.kind, n.recipient_type, n.recipient, case_id, c)
 end
-local P = ARGV[15]
-redis.call("ZADD", P .. "sla:accept", ARGV[12], case_id)
-for _, n in ipairs(cjson.decode(ARGV[13])) do
-  redis.call("HSET", P .. "notification:" .. n["id"], unpack(flat(n)))
-  redis.call("ZADD", P .. "notify:outbox", ARGV[14], n["id"])
-end
-if ARGV[16] ~= "" and ARGV[17] ~= "" then
-  redis.call("LPUSH", ARGV[16], ARGV[17])
+if (args.route_queue or "") ~= "" and (args.route_message or "") ~= "" then
+  redis.call("LPUSH", args.route_queue, args.route_message)
 end
 return {"created", ""}

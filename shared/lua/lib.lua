@@ -1,6 +1,24 @@
--- Helpers shared by the routing scripts. `load_script` splices this file in where a script
--- says `-- @lib`, after the script has declared its locals P (key prefix), now and cfg.
-local LOAD = 10000000000  -- availability score = open cases * LOAD + last offer time
+-- The prelude and helpers every script in shared/lua shares. `script_source` splices this
+-- file in where a script has its one `-- @lib` line (tests/unit/test_lua.py checks that).
+--
+-- One calling convention for every script: ARGV[1] is the key prefix, ARGV[2] one JSON
+-- object holding everything else, always with `now` (epoch seconds). No KEYS: every key
+-- is derived from the prefix with `key(...)` (the one other key is the broker queue that
+-- create_case.lua pushes the router's message onto, named in full by its caller). That is
+-- right for the deployments Liaison supports — one Redis, or Redis with replicas and
+-- Sentinel — and would not be for Redis Cluster, which needs a script's keys declared
+-- (and in one slot).
+-- Each script's header lists the fields of its JSON argument and what it returns.
+local P = ARGV[1]
+local args = cjson.decode(ARGV[2])
+local now = tonumber(args.now)
+
+-- The availability set of every officer, whatever their districts: "the whole force"
+-- (shared/domain/routing.py FORCE_WIDE; a test checks the two agree).
+local FORCE_WIDE = "force_wide"
+-- Sorted-set scores that order by a count first, then by a time:
+-- availability = open cases * LOAD + last offer time; waiting = priority * LOAD + received.
+local LOAD = 10000000000
 
 local function key(...) return P .. table.concat({...}, ":") end
 local function fmt(x) return string.format("%.6f", x) end
@@ -10,6 +28,13 @@ local function hash(k)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
+end
+
+-- A decoded JSON object as HSET's field, value, field, value... list.
+local function flatten(obj)
+  local out = {}
+  for k, v in pairs(obj) do out[#out + 1] = k; out[#out + 1] = tostring(v) end
+  return out
 end
 
 local function split(csv)
@@ -24,14 +49,26 @@ local function contains(list, value)
   return false
 end
 
+-- Append an event to the capped `events` stream only (no case, or not the case's story).
+local function emit(fields)
+  redis.call("XADD", key("events"), "MAXLEN", "~", args.events_maxlen or 100000, "*",
+    unpack(fields))
+end
+
 -- Append an event to the case's own log and to the capped `events` stream.
 local function event(case_id, fields)
   redis.call("XADD", key("case", case_id, "log"), "*", unpack(fields))
-  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*", unpack(fields))
+  emit(fields)
 end
 
--- Put an officer in, or take them out of, every availability set they belong to;
--- true when they can be offered a case now.
+-- Where a waiting case stands in the `waiting` queue: by priority (an emergency always
+-- leads), then by when it was received. The one scoring function (DESIGN §5).
+local function waiting_score(c)
+  return tonumber(c.priority) * LOAD + tonumber(c.created_at)
+end
+
+-- Put an officer in, or take them out of, every availability set they belong to (their
+-- districts and the force-wide set); true when they can be offered a case now.
 local function refresh(officer_id)
   local o = hash(key("officer", officer_id))
   if o.id == nil then return false end
@@ -40,7 +77,7 @@ local function refresh(officer_id)
     and load < tonumber(o.capacity or "0")
   local score = load * LOAD + tonumber(o.last_offer_at or "0")
   local districts = split(o.districts)
-  districts[#districts + 1] = "_all"
+  districts[#districts + 1] = FORCE_WIDE
   for _, d in ipairs(districts) do
     if eligible then
       redis.call("ZADD", key("avail", d), fmt(score), officer_id)
@@ -51,8 +88,9 @@ local function refresh(officer_id)
   return eligible
 end
 
--- A pending notification record about case `c`, due for the sweeper after the grace.
--- `skills` (optional): the required skills the message names (routing data, not personal).
+-- A pending notification record about case `c`, due for the sweeper after the grace
+-- (`args.grace` seconds). `skills` (optional): the required skills the message names
+-- (routing data, not personal).
 local function notification(nid, kind, rtype, recipient, case_id, c, skills)
   redis.call("HSET", key("notification", nid), "id", nid, "kind", kind, "recipient_type", rtype,
     "recipient", recipient, "case_id", case_id, "reference", c.reference or "",
@@ -61,25 +99,66 @@ local function notification(nid, kind, rtype, recipient, case_id, c, skills)
   if skills ~= nil and skills ~= "" then
     redis.call("HSET", key("notification", nid), "skills", skills)
   end
-  redis.call("ZADD", key("notify", "outbox"), fmt(now + (cfg.grace or 5)), nid)
+  redis.call("ZADD", key("notify", "outbox"), fmt(now + (args.grace or 5)), nid)
 end
 
--- An open supervisor alert about a case (shown until acknowledged); `skills` as above.
+-- An open supervisor alert about a case (shown until acknowledged), announced on the
+-- `events` stream; `skills` as above.
 local function alert(alert_id, kind, case_id, c, officer_id, skills)
   redis.call("HSET", key("alert", alert_id), "id", alert_id, "kind", kind, "case_id", case_id,
     "reference", c.reference or "", "district", c.district or "", "priority", c.priority or "",
     "officer_id", officer_id or "", "skills", skills or "", "created_at", fmt(now),
     "status", "open")
   redis.call("ZADD", key("alerts", "open"), fmt(now), alert_id)
-  redis.call("XADD", key("events"), "MAXLEN", "~", cfg.events_maxlen or 100000, "*",
-    "type", "AlertRaised", "alert_id", alert_id, "case_id", case_id, "kind", kind,
+  emit({"type", "AlertRaised", "alert_id", alert_id, "case_id", case_id, "kind", kind,
     "officer_id", officer_id or "", "district", c.district or "", "skills", skills or "",
-    "at", fmt(now))
+    "at", fmt(now)})
+end
+
+-- The alert in the case's own log too, for alerts that are part of the case's story.
+local function log_alert(case_id, alert_id, kind, skills)
+  local fields = {"type", "AlertRaised", "alert_id", alert_id, "case_id", case_id,
+    "kind", kind}
+  if skills ~= nil and skills ~= "" then
+    fields[#fields + 1] = "skills"; fields[#fields + 1] = skills
+  end
+  fields[#fields + 1] = "at"; fields[#fields + 1] = fmt(now)
+  redis.call("XADD", key("case", case_id, "log"), "*", unpack(fields))
+end
+
+-- Case `c` waits for an officer: state waiting, in the `waiting` queue (by
+-- `waiting_score`) and in `waiting:since` (the long-wait alert clock).
+local function to_waiting(case_id, c)
+  redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
+    "waiting_since", fmt(now), "updated_at", fmt(now))
+  redis.call("ZADD", key("waiting"), fmt(waiting_score(c)), case_id)
+  redis.call("ZADD", key("waiting", "since"), fmt(now), case_id)
+end
+
+-- Offer case `c` to an officer (their load +1, the case offered with a deadline by its
+-- priority from `args.timeouts`, out of the waiting queue and the outbox) and write the
+-- officer's notification of `kind` ("offer", or "reassigned" by a supervisor). The event
+-- is the caller's: routing's CaseOffered, or the supervisor's CaseReassigned.
+-- Returns the offer deadline.
+local function offer_case(case_id, c, officer_id, nid, kind)
+  local deadline = now + tonumber(args.timeouts[c.priority] or 3600)
+  redis.call("SADD", key("officer", officer_id, "cases"), case_id)
+  redis.call("HSET", key("officer", officer_id), "last_offer_at", fmt(now))
+  refresh(officer_id)
+  redis.call("HSET", key("case", case_id), "state", "offered", "officer", officer_id,
+    "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now))
+  redis.call("HDEL", key("case", case_id), "skill_alert")  -- any wait is over
+  redis.call("ZADD", key("offers"), fmt(deadline), case_id)
+  for _, z in ipairs({key("waiting"), key("waiting", "since"), key("outbox")}) do
+    redis.call("ZREM", z, case_id)
+  end
+  notification(nid, kind, "officer", officer_id, case_id, c)
+  return deadline
 end
 
 -- Send case `c` back to routing: out of its officer's hands (and never offered to them
--- again when `exclude`), its offer and after-acceptance clocks stopped, into the waiting
--- queue and the outbox (due now: the sweeper re-publishes it if no message does).
+-- again when `exclude`), its offer and after-acceptance clocks stopped, waiting, and in
+-- the outbox (due now: the sweeper re-publishes it if no message does).
 local function back_to_routing(case_id, c, exclude)
   local officer_id = c.officer or ""
   if officer_id ~= "" then
@@ -90,10 +169,7 @@ local function back_to_routing(case_id, c, exclude)
   for _, z in ipairs({key("offers"), key("sla", "contact"), key("sla", "review")}) do
     redis.call("ZREM", z, case_id)
   end
-  redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
-    "waiting_since", fmt(now), "updated_at", fmt(now))
-  redis.call("ZADD", key("waiting"), fmt(tonumber(c.priority) * LOAD + tonumber(c.created_at)), case_id)
-  redis.call("ZADD", key("waiting", "since"), fmt(now), case_id)
+  to_waiting(case_id, c)
   redis.call("ZADD", key("outbox"), fmt(now), case_id)
   return officer_id
 end

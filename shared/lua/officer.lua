@@ -4,19 +4,17 @@
 -- offers withdrawn and sent back to routing (lib.lua `settle`). A crash can never leave a
 -- status changed with the offers still held.
 --
--- ARGV: 1 prefix, 2 mode ("save" | "status" | "shift" | "refresh"), 3 officer id,
---       4 now (epoch seconds), 5 config JSON:
---       save:   { fields = {name: value}, on_shift = bool, supervisor = bool,
---                 next_change = epoch (absent = none) }
---       status: { status }
---       shift:  { on_shift = bool, next_change = epoch (absent = none) }
---       every mode: off_shift_reason ("on_leave" | "shift_ended"), events_maxlen
+-- ARGV[1] key prefix, ARGV[2] JSON:
+--   { mode = "save" | "status" | "shift" | "refresh", officer_id, now (epoch seconds),
+--     save:   fields = {name: value}, on_shift = bool, supervisor = bool,
+--             next_change = epoch (absent = none)
+--     status: status
+--     shift:  on_shift = bool, next_change = epoch (absent = none)
+--     every mode: off_shift_reason ("on_leave" | "shift_ended"), events_maxlen }
 -- Returns {"ok", "1" | "0" (can be offered a case now), withdrawn case id...} | {"missing"}
-local P = ARGV[1]
-local mode, officer_id, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local cfg = cjson.decode(ARGV[5])
 -- @lib
 
+local mode, officer_id = args.mode, args.officer_id
 local officer_key = key("officer", officer_id)
 
 local function schedule(next_change)
@@ -31,27 +29,26 @@ if mode == "save" then
   for _, d in ipairs(split(redis.call("HGET", officer_key, "districts") or "")) do
     redis.call("ZREM", key("avail", d), officer_id)  -- districts may have changed
   end
-  local flat = {}
-  for k, v in pairs(cfg.fields) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
-  redis.call("HSET", officer_key, "on_shift", cfg.on_shift and "1" or "0", unpack(flat))
+  redis.call("HSET", officer_key, "on_shift", args.on_shift and "1" or "0",
+    unpack(flatten(args.fields)))
   redis.call("SADD", key("officers"), officer_id)
-  if cfg.supervisor then
+  if args.supervisor then
     redis.call("SADD", key("supervisors"), officer_id)
   else
     redis.call("SREM", key("supervisors"), officer_id)
   end
-  schedule(cfg.next_change)
+  schedule(args.next_change)
 elseif redis.call("EXISTS", officer_key) == 0 then
   redis.call("ZREM", key("rota", "changes"), officer_id)
   return {"missing"}
 elseif mode == "status" then
-  redis.call("HSET", officer_key, "status", cfg.status, "expiries", "0")
+  redis.call("HSET", officer_key, "status", args.status, "expiries", "0")
 elseif mode == "shift" then
-  redis.call("HSET", officer_key, "on_shift", cfg.on_shift and "1" or "0")
-  schedule(cfg.next_change)
+  redis.call("HSET", officer_key, "on_shift", args.on_shift and "1" or "0")
+  schedule(args.next_change)
 elseif mode ~= "refresh" then
   return redis.error_reply("unknown mode " .. tostring(mode))
 end
 
-local eligible, withdrawn = settle(officer_id, cfg.off_shift_reason)
+local eligible, withdrawn = settle(officer_id, args.off_shift_reason)
 return {"ok", eligible and "1" or "0", unpack(withdrawn)}

@@ -1,22 +1,21 @@
 -- Routing: pick and reserve an officer for a case, or a waiting case for an officer.
 -- One script so that two workers can never give one case to two officers or push an
--- officer past capacity (DESIGN §5). Keys are derived from the prefix in ARGV[1]
--- (single Redis / Sentinel deployments; not Redis Cluster).
+-- officer past capacity (DESIGN §5).
 --
--- ARGV: 1 prefix, 2 mode ("assign" | "drain"), 3 subject (case id or officer id),
---       4 now (epoch seconds), 5 config JSON:
---       { pools = [[district...], ...] (assign), timeouts = {"1": s, ...},
---         from_states = [state...] (states the case may be routed from),
---         notification_id, alert_id (emergency alert),
---         skill_alert_id, skill_notification_id (waiting for a required skill),
---         events_maxlen, scan, grace }
+-- ARGV[1] key prefix, ARGV[2] JSON:
+--   { mode = "assign" | "drain", now (epoch seconds),
+--     case_id (assign) | officer_id (drain),
+--     pools = [[district...], ...] (assign: tried in order, from shared/domain/routing.py),
+--     timeouts = {"1": seconds, ...} (offer deadline by priority),
+--     from_states = [state...] (states the case may be routed from),
+--     notification_id (the offer; for assign also the emergency notice),
+--     alert_id (assign: the alert if an emergency has to wait),
+--     skill_alert_id, skill_notification_id (assign: waiting for a required skill),
+--     events_maxlen, scan, grace }
 -- Returns: {"offered", case_id, officer_id, notification_id}
 --          | {"waiting", case_id, "", notification id...} (supervisor alerts raised now)
 --          | {"noop", state} | {"missing"} | {"none"}
 -- Officer changes (save, status, shift) are officer.lua's.
-local P = ARGV[1]
-local mode, subject, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local cfg = cjson.decode(ARGV[5])
 -- @lib
 
 local function has_skill(skills, skill)
@@ -42,7 +41,7 @@ end
 -- officers of the same load are compared. A pick never reads a whole district.
 local function best_in_pool(pool, case_id, required, preferred)
   local excluded = key("case", case_id, "excluded")
-  local scan = tonumber(cfg.scan or 50)
+  local scan = tonumber(args.scan or 50)
   local best = nil
   for _, district in ipairs(pool) do
     local offset, tier, looked = 0, nil, 0
@@ -76,91 +75,76 @@ local function best_in_pool(pool, case_id, required, preferred)
   return best
 end
 
-local function reserve(case_id, c, officer_id, nid)
-  local deadline = now + tonumber(cfg.timeouts[c.priority] or 3600)
-  redis.call("SADD", key("officer", officer_id, "cases"), case_id)
-  redis.call("HSET", key("officer", officer_id), "last_offer_at", fmt(now))
-  refresh(officer_id)
-  redis.call("HSET", key("case", case_id), "state", "offered", "officer", officer_id,
-    "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now),
-    "route_attempts", "0")
-  redis.call("HDEL", key("case", case_id), "skill_alert")  -- its wait is over
-  redis.call("ZADD", key("offers"), fmt(deadline), case_id)
-  redis.call("ZREM", key("waiting"), case_id)
-  redis.call("ZREM", key("waiting", "since"), case_id)
-  redis.call("ZREM", key("outbox"), case_id)
+local function reserve(case_id, c, officer_id)
+  local nid = args.notification_id
+  local deadline = offer_case(case_id, c, officer_id, nid, "offer")
+  redis.call("HSET", key("case", case_id), "route_attempts", "0")
   event(case_id, {"type", "CaseOffered", "case_id", case_id, "officer_id", officer_id,
     "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
     "deadline", fmt(deadline), "at", fmt(now)})
-  notification(nid, "offer", "officer", officer_id, case_id, c)
   return {"offered", case_id, officer_id, nid}
 end
 
-if mode == "assign" then
-  local case_id = subject
+if args.mode == "assign" then
+  local case_id = args.case_id
   local c = hash(key("case", case_id))
   if c.id == nil then
     redis.call("ZREM", key("outbox"), case_id)
     return {"missing"}
   end
-  if not contains(cfg.from_states, c.state) then
+  if not contains(args.from_states, c.state) then
     redis.call("ZREM", key("outbox"), case_id)
     return {"noop", c.state}
   end
   local required, preferred = split(c.required_skills), split(c.preferred_skills)
-  for _, pool in ipairs(cfg.pools) do
+  for _, pool in ipairs(args.pools) do
     local best = best_in_pool(pool, case_id, required, preferred)
-    if best ~= nil then return reserve(case_id, c, best.id, cfg.notification_id) end
+    if best ~= nil then return reserve(case_id, c, best.id) end
   end
   -- Nobody eligible: wait by priority, then age.
   redis.call("ZREM", key("outbox"), case_id)
   redis.call("HSET", key("case", case_id), "route_attempts", "0")
   local alerted = {"waiting", case_id, ""}
   if c.state ~= "waiting" then
-    redis.call("HSET", key("case", case_id), "state", "waiting", "officer", "",
-      "waiting_since", fmt(now), "updated_at", fmt(now))
-    redis.call("ZADD", key("waiting"), fmt(tonumber(c.priority) * LOAD + tonumber(c.created_at)), case_id)
-    redis.call("ZADD", key("waiting", "since"), fmt(now), case_id)
+    to_waiting(case_id, c)
     event(case_id, {"type", "CaseWaiting", "case_id", case_id, "reference", c.reference or "",
       "priority", c.priority or "", "district", c.district or "", "at", fmt(now)})
-    if c.priority == "1" and cfg.alert_id ~= nil and cfg.alert_id ~= "" then
-      alert(cfg.alert_id, "emergency_waiting", case_id, c, "")
-      notification(cfg.notification_id, "emergency", "supervisors", "", case_id, c)
-      alerted[#alerted + 1] = cfg.notification_id
+    if c.priority == "1" and args.alert_id ~= nil and args.alert_id ~= "" then
+      alert(args.alert_id, "emergency_waiting", case_id, c, "")
+      notification(args.notification_id, "emergency", "supervisors", "", case_id, c)
+      alerted[#alerted + 1] = args.notification_id
     end
   end
   -- A required skill nobody eligible has: the supervisors hear at once, skill named, once
   -- per wait (the flag is cleared when the case is next offered).
-  if #required > 0 and (c.skill_alert or "") == "" and (cfg.skill_alert_id or "") ~= "" then
+  if #required > 0 and (c.skill_alert or "") == "" and (args.skill_alert_id or "") ~= "" then
     local skills = table.concat(required, ",")
-    alert(cfg.skill_alert_id, "skill_waiting", case_id, c, "", skills)
-    redis.call("XADD", key("case", case_id, "log"), "*", "type", "AlertRaised",
-      "alert_id", cfg.skill_alert_id, "case_id", case_id, "kind", "skill_waiting",
-      "skills", skills, "at", fmt(now))
-    notification(cfg.skill_notification_id, "skill_waiting", "supervisors", "", case_id, c,
+    alert(args.skill_alert_id, "skill_waiting", case_id, c, "", skills)
+    log_alert(case_id, args.skill_alert_id, "skill_waiting", skills)
+    notification(args.skill_notification_id, "skill_waiting", "supervisors", "", case_id, c,
       skills)
-    redis.call("HSET", key("case", case_id), "skill_alert", cfg.skill_alert_id)
-    alerted[#alerted + 1] = cfg.skill_notification_id
+    redis.call("HSET", key("case", case_id), "skill_alert", args.skill_alert_id)
+    alerted[#alerted + 1] = args.skill_notification_id
   end
   return alerted
 end
 
-if mode == "drain" then
-  local officer_id = subject
+if args.mode == "drain" then
+  local officer_id = args.officer_id
   if not refresh(officer_id) then return {"none"} end
   local skills = redis.call("HGET", key("officer", officer_id), "skills") or ""
-  local scan = tonumber(cfg.scan or 50)
+  local scan = tonumber(args.scan or 50)
   local offset = 0
   while offset < scan * 20 do
     local ids = redis.call("ZRANGE", key("waiting"), offset, offset + scan - 1)
     if #ids == 0 then break end
     for _, case_id in ipairs(ids) do
       local c = hash(key("case", case_id))
-      if c.id == nil or not contains(cfg.from_states, c.state) then
+      if c.id == nil or not contains(args.from_states, c.state) then
         redis.call("ZREM", key("waiting"), case_id)  -- stale entry
       elseif redis.call("SISMEMBER", key("case", case_id, "excluded"), officer_id) == 0
           and skills_ok(skills, split(c.required_skills)) then
-        return reserve(case_id, c, officer_id, cfg.notification_id)
+        return reserve(case_id, c, officer_id)
       end
     end
     offset = offset + scan
@@ -168,4 +152,4 @@ if mode == "drain" then
   return {"none"}
 end
 
-return redis.error_reply("unknown mode " .. tostring(mode))
+return redis.error_reply("unknown mode " .. tostring(args.mode))

@@ -6,6 +6,7 @@ import uuid
 
 import redis
 
+from shared.domain import events
 from shared.domain.notifications import new_notification_id
 from shared.store.base import Keys, load_script, translate_errors
 
@@ -18,15 +19,16 @@ class AlertRepository:
         self._r = client
         self._keys = keys
         self._events_maxlen = events_maxlen
-        self._raise = load_script(client, "raise_alert")
+        self._raise = load_script(client, "raise_alert", keys)
 
     @translate_errors
     def raise_for_case(self, kind: str, case_id: str, *, now: float, timer: str = "",
                        grace: int = 5) -> str | None:
         """Raise the alert (and its supervisor notification); None if already raised."""
         nid = new_notification_id()
-        raw = self._raise(args=[self._keys.prefix, kind, case_id, TIMERS[timer], f"{now:.6f}",
-                                uuid.uuid4().hex, nid, self._events_maxlen, grace])
+        raw = self._raise(kind=kind, case_id=case_id, timer=TIMERS[timer], now=now,
+                          alert_id=uuid.uuid4().hex, notification_id=nid,
+                          events_maxlen=self._events_maxlen, grace=grace)
         return nid if raw[0] == "raised" else None
 
     @translate_errors
@@ -50,7 +52,7 @@ class AlertRepository:
         pipe.zrem(self._keys.open_alerts, alert_id)
         pipe.hset(self._keys.alert(alert_id), mapping={
             "status": "acknowledged", "acknowledged_by": by, "acknowledged_at": f"{now:.6f}"})
-        pipe.xadd(self._keys.events, {"type": "AlertAcknowledged", "alert_id": alert_id,
+        pipe.xadd(self._keys.events, {"type": events.ALERT_ACKNOWLEDGED, "alert_id": alert_id,
                                       "by": by, "at": f"{now:.6f}"},
                   maxlen=self._events_maxlen, approximate=True)
         removed, *_ = pipe.execute()

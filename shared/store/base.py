@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
 
 import redis
+
+from shared.domain.routing import FORCE_WIDE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,21 +45,51 @@ def translate_errors(func: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
-LIB_MARKER = "-- @lib\n"
+LIB_MARKER = "-- @lib"
 
 
 def script_source(name: str) -> str:
     """`shared/lua/<name>.lua` with `shared/lua/lib.lua` spliced in at its `-- @lib` line."""
     folder = resources.files("shared.lua")
-    source = folder.joinpath(f"{name}.lua").read_text()
-    if LIB_MARKER in source:
-        source = source.replace(LIB_MARKER, folder.joinpath("lib.lua").read_text(), 1)
-    return source
+    return splice(folder.joinpath(f"{name}.lua").read_text(),
+                  folder.joinpath("lib.lua").read_text(), name=name)
 
 
-def load_script(client: redis.Redis, name: str) -> Any:
-    """Register a script; calls use EVALSHA and reload on NOSCRIPT."""
-    return client.register_script(script_source(name))
+def splice(script: str, lib: str, *, name: str = "script") -> str:
+    """`script` with `lib` in place of its one `-- @lib` line.
+
+    Every script has exactly one such line, on its own: lib.lua's prelude reads the
+    arguments every script is called with. ValueError otherwise — a script that names the
+    marker twice, or other than as a whole line, would run without the library or with it
+    twice, and fail only when called.
+    """
+    lines = script.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.rstrip() == LIB_MARKER]
+    mentions = sum(LIB_MARKER in line for line in lines)
+    if len(at) != 1 or mentions != 1:
+        raise ValueError(f"{name}.lua must have exactly one {LIB_MARKER!r} line, on its own "
+                         f"(found {len(at)} such lines and {mentions} mentions)")
+    lines[at[0]] = lib if lib.endswith("\n") else lib + "\n"
+    return "".join(lines)
+
+
+class LuaScript:
+    """A script from shared/lua, called the one way every script is (lib.lua's header):
+    ARGV[1] the key prefix, ARGV[2] one JSON object of named arguments. EVALSHA, loaded
+    again on NOSCRIPT (after a restart or SCRIPT FLUSH)."""
+
+    def __init__(self, client: redis.Redis, name: str, prefix: str) -> None:
+        self._script = client.register_script(script_source(name))
+        self._prefix = prefix
+
+    def __call__(self, **args: Any) -> Any:
+        return self._script(args=[self._prefix, json.dumps(
+            args, ensure_ascii=False, separators=(",", ":"))])
+
+
+def load_script(client: redis.Redis, name: str, keys: Keys) -> LuaScript:
+    """A script over the key family `keys` (its prefix is the script's ARGV[1])."""
+    return LuaScript(client, name, keys.prefix)
 
 
 class Keys:
@@ -97,7 +130,8 @@ class Keys:
 
     @property
     def available_anywhere(self) -> str:
-        return f"{self.prefix}avail:_all"
+        """Every eligible officer, whatever their districts (the force-wide pool)."""
+        return self.available(FORCE_WIDE)
 
     @property
     def officers(self) -> str:

@@ -37,7 +37,7 @@ class CaseRepository:
         self._r = client
         self._keys = keys
         self._events_maxlen = events_maxlen
-        self._create = load_script(client, "create_case")
+        self._create = load_script(client, "create_case", keys)
 
     @translate_errors
     def create(self, case: Case, sealed: str, *, outbox_due: float, accept_due: float,
@@ -50,32 +50,36 @@ class CaseRepository:
 
         `idempotency` is (key, body fingerprint, ttl seconds).
         """
-        k = self._keys
-        fields = case.routing_fields() | {"sealed": sealed, "attempts": "0"}
-        event = {
-            "type": events.CASE_RECEIVED,
+        args: dict[str, Any] = {
             "case_id": case.id,
             "reference": case.reference,
-            "kind": case.kind.value,
-            "priority": str(int(case.priority)),
-            "district": case.placement.district or "",
-            "at": f"{case.created_at:.6f}",
+            "now": case.created_at,
+            "fields": case.routing_fields() | {"sealed": sealed, "attempts": "0"},
+            "event": {
+                "type": events.CASE_RECEIVED,
+                "case_id": case.id,
+                "reference": case.reference,
+                "kind": case.kind.value,
+                "priority": str(int(case.priority)),
+                "district": case.placement.district or "",
+                "at": f"{case.created_at:.6f}",
+            },
+            "accept_due": accept_due,
+            "grace": outbox_due - case.created_at,  # the outbox's and notifications' due time
+            "notifications": [{"id": n.id, "kind": n.kind.value,
+                               "recipient_type": n.recipient_type.value,
+                               "recipient": n.recipient} for n in notifications],
+            "events_maxlen": self._events_maxlen,
         }
-        idem_key, idem_value, ttl = "", "", 0
         if idempotency:
-            idem_key = k.idempotency(idempotency[0])
-            idem_value = json.dumps({"case_id": case.id, "fingerprint": idempotency[1]})
-            ttl = idempotency[2]
-        result = self._create(
-            keys=[k.case(case.id), k.case_log(case.id), k.reference(case.reference), k.events,
-                  k.outbox, idem_key, k.alert(alert.id) if alert else "", k.open_alerts],
-            args=[case.id, case.reference, idem_value, ttl, f"{case.created_at:.6f}",
-                  f"{outbox_due:.6f}", self._events_maxlen, alert.id if alert else "",
-                  json.dumps(fields), json.dumps(event),
-                  json.dumps(alert.fields()) if alert else "", f"{accept_due:.6f}",
-                  json.dumps([n.fields() for n in notifications]), f"{outbox_due:.6f}",
-                  k.prefix, *(route_message or ("", ""))],
-        )
+            key, fingerprint, ttl = idempotency
+            args["idempotency"] = {"key": key, "ttl": ttl, "value": json.dumps(
+                {"case_id": case.id, "fingerprint": fingerprint})}
+        if alert:
+            args["alert"] = {"id": alert.id, "kind": alert.kind}
+        if route_message:
+            args["route_queue"], args["route_message"] = route_message
+        result = self._create(**args)
         outcome = CreateOutcome(result[0])
         if outcome is CreateOutcome.DUPLICATE:
             seen = json.loads(result[1])
@@ -119,7 +123,7 @@ class CaseRepository:
         pipe.zrem(k.outbox, case_id)
         pipe.zadd(k.dead_letters, {f"case:{case_id}": now})
         pipe.hset(k.case(case_id), mapping={"dead_letter": reason, "route_attempts": "0"})
-        event = {"type": "CaseDeadLettered", "case_id": case_id, "reason": reason,
+        event = {"type": events.CASE_DEAD_LETTERED, "case_id": case_id, "reason": reason,
                  "at": f"{now:.6f}"}
         pipe.xadd(k.case_log(case_id), event)
         pipe.xadd(k.events, event, maxlen=self._events_maxlen, approximate=True)

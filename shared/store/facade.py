@@ -1,4 +1,4 @@
-"""`Store`: the repositories over one Redis connection."""
+"""`Store`: the repositories over one Redis connection — aggregates, then read models."""
 
 from __future__ import annotations
 
@@ -10,14 +10,20 @@ import redis
 
 from shared.store.accounts import AccountRepository
 from shared.store.alerts import AlertRepository
+from shared.store.audit import AuditTrail
 from shared.store.base import Keys, translate_errors
+from shared.store.caseload import CaseloadReads
 from shared.store.cases import CaseRepository
-from shared.store.dashboard import DashboardRepository
+from shared.store.feed import EventFeed
 from shared.store.force import ForceRepository
+from shared.store.health import HealthReads
+from shared.store.notes import NoteRepository
 from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
-from shared.store.reads import ReadRepository
+from shared.store.outcomes import OutcomeReads
+from shared.store.queues import QueueReads
 from shared.store.routing import RoutingRepository
+from shared.store.sla import SlaReads
 from shared.store.stats import StatsRepository
 
 
@@ -34,10 +40,17 @@ class Store:
         self.officers = OfficerRepository(client, self.keys)
         self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen)
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
-        self.reads = ReadRepository(client, self.keys, events_maxlen=events_maxlen)
-        self.stats = StatsRepository(client, self.keys)
         self.accounts = AccountRepository(client, self.keys)
-        self.dashboard = DashboardRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.notes = NoteRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.audit = AuditTrail(client, self.keys, events_maxlen=events_maxlen)
+        # read models, by the question they answer
+        self.caseload = CaseloadReads(client, self.keys)     # what each officer holds
+        self.queues = QueueReads(client, self.keys)          # what waits, per district
+        self.sla = SlaReads(client, self.keys, self.alerts)  # which clocks are at risk
+        self.outcomes = OutcomeReads(client, self.keys, events_maxlen=events_maxlen)
+        self.health = HealthReads(client, self.keys)         # is the work moving
+        self.feed = EventFeed(client, self.keys)             # what happened since an event
+        self.stats = StatsRepository(client, self.keys)      # what the metrics report
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:

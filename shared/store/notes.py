@@ -1,4 +1,4 @@
-"""Case notes written by staff: personal data, so stored sealed; the event carries ids only."""
+"""What have staff noted on a case? Personal data, so sealed at rest; the event has ids only."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Any
 
 import redis
 
+from shared.domain import events
 from shared.store.base import Keys, translate_errors
-
-NOTE_ADDED = "NoteAdded"
 
 
 class NoteRepository:
@@ -27,7 +26,7 @@ class NoteRepository:
         """Append a sealed note and its `NoteAdded` event (who, when — never the text)."""
         note_id = uuid.uuid4().hex
         entry = {"id": note_id, "kind": kind, "by": by, "at": f"{now:.6f}", "sealed": sealed}
-        event = {"type": NOTE_ADDED, "case_id": case_id, "note_id": note_id, "kind": kind,
+        event = {"type": events.NOTE_ADDED, "case_id": case_id, "note_id": note_id, "kind": kind,
                  "by": by, "at": f"{now:.6f}"}
         pipe = self._r.pipeline(transaction=True)
         pipe.rpush(self._keys.case_notes(case_id), json.dumps(entry, separators=(",", ":")))

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
+from shared.domain.notifications import new_notification_id
 from shared.store.base import Keys, load_script, translate_errors
 
 CLAIM_SENDING = "sending"
@@ -26,7 +26,7 @@ class NotificationRepository:
         self._r = client
         self._keys = keys
         self._events_maxlen = events_maxlen
-        self._outcome = load_script(client, "notification_outcome")
+        self._outcome = load_script(client, "notification_outcome", keys)
 
     @translate_errors
     def get(self, notification_id: str) -> dict[str, str] | None:
@@ -63,20 +63,20 @@ class NotificationRepository:
         """Mark a pending notification sent or skipped; False if it was no longer pending."""
         if status not in ("sent", "skipped"):
             raise ValueError(f"finish: status must be sent or skipped, not {status!r}")
-        result = self._run("finish", notification_id, now, status)
+        result = self._run("finish", notification_id, now, status=status)
         return bool(result[0] == "ok")
 
     @translate_errors
     def fail(self, notification_id: str, error_type: str, due: float, *,
              now: float | None = None) -> int:
         """Count a failed attempt and schedule the retry at `due`; returns the attempts so far."""
-        result = self._run("fail", notification_id, now, f"{due:.6f}", error_type)
+        result = self._run("fail", notification_id, now, due=due, error=error_type)
         return int(result[1])
 
     @translate_errors
     def reschedule(self, notification_id: str, due: float, *, now: float | None = None) -> bool:
         """Try a pending notification again at `due` without counting an attempt."""
-        result = self._run("reschedule", notification_id, now, f"{due:.6f}")
+        result = self._run("reschedule", notification_id, now, due=due)
         return bool(result[0] == "ok")
 
     @translate_errors
@@ -85,23 +85,11 @@ class NotificationRepository:
 
         Returns the new notice's id (None when the dead one was itself such a notice).
         """
-        record = self.get(notification_id) or {}
-        alert_id = ""
-        alert_fields = "{}"
-        if record and record.get("kind") != Kind.DEAD_LETTER.value:
-            alert_id = new_notification_id()
-            notice = Notification(
-                id=alert_id, kind=Kind.DEAD_LETTER, recipient_type=RecipientType.SUPERVISORS,
-                recipient="", case_id=record.get("case_id", ""),
-                reference=record.get("reference", ""),
-                priority=int(record.get("priority") or 0), district=record.get("district", ""),
-                created_at=now)
-            alert_fields = json.dumps(notice.fields() | {"about": notification_id})
-        result = self._run("dead", notification_id, now, "", "", alert_id, alert_fields,
-                           alert_key=self._keys.notification(alert_id) if alert_id else "")
+        result = self._run("dead", notification_id, now, notice_id=new_notification_id(),
+                           grace=0)  # the notice is due at once
         if result[0] != "ok":
             return None
-        return alert_id or None
+        return str(result[2]) or None
 
     @translate_errors
     def due(self, now: float, limit: int = 100) -> list[str]:
@@ -145,14 +133,7 @@ class NotificationRepository:
         ids: set[str] = self._r.smembers(self._keys.supervisors)
         return sorted(ids)
 
-    def _run(self, op: str, notification_id: str, now: float | None, arg5: str,
-             arg6: str = "", arg7: str = "", arg8: str = "", *, alert_key: str = "") -> Any:
-        k = self._keys
-        record_case = self._r.hget(k.notification(notification_id), "case_id") or ""
-        at = time.time() if now is None else now
-        return self._outcome(
-            keys=[k.notification(notification_id), k.notify_outbox, k.events, k.dead_letters,
-                  k.case_log(str(record_case)) if record_case else "", alert_key],
-            args=[op, notification_id, f"{at:.6f}", self._events_maxlen, arg5, arg6, arg7,
-                  arg8],
-        )
+    def _run(self, op: str, notification_id: str, now: float | None, **args: Any) -> Any:
+        return self._outcome(op=op, notification_id=notification_id,
+                             now=time.time() if now is None else now,
+                             events_maxlen=self._events_maxlen, **args)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,7 +13,11 @@ from typing import Any
 import redis
 
 from shared.domain.officers import Availability, Officer, Role, Withdrawal, off_shift_reason
+from shared.domain.routing import FORCE_WIDE
 from shared.store.base import Keys, load_script, translate_errors
+
+logger = logging.getLogger(__name__)
+LEGACY_FORCE_WIDE = "_all"  # the force-wide pool's name until issue 8 (`avail:_all`)
 
 
 class OfficerHasCases(Exception):
@@ -33,15 +37,16 @@ class OfficerRepository:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
-        self._officer = load_script(client, "officer")
+        self._officer = load_script(client, "officer", keys)
+        self._legacy_pool_retired = False
 
     def _apply(self, mode: str, officer_id: str, now: float | None,
                why_off: str = Withdrawal.SHIFT_ENDED, **config: Any) -> OfficerChange:
         """One atomic officer change (officer.lua); KeyError when there is no such officer.
         `why_off`: the reason given if it leaves them off shift (leave or shift end)."""
         now = time.time() if now is None else now
-        raw = self._officer(args=[self._keys.prefix, mode, officer_id, f"{now:.6f}", json.dumps(
-            {"off_shift_reason": str(why_off), **config}, ensure_ascii=False)])
+        raw = self._officer(mode=mode, officer_id=officer_id, now=now,
+                            off_shift_reason=str(why_off), **config)
         if raw[0] == "missing":
             raise KeyError(officer_id)
         return OfficerChange(available=raw[1] == "1", withdrawn=tuple(raw[2:]))
@@ -124,8 +129,30 @@ class OfficerRepository:
 
     @translate_errors
     def rota_due(self, now: float, limit: int = 200) -> list[str]:
+        """Officers whose rota changes now, or who asked to be looked at (`recheck`); on a
+        process's first call also those still in the force-wide pool's old set."""
+        if not self._legacy_pool_retired:
+            self.retire_legacy_pool(now)
         ids: list[str] = self._r.zrangebyscore(self._keys.rota_changes, "-inf", now,
                                                start=0, num=limit)
+        return ids
+
+    @translate_errors
+    def retire_legacy_pool(self, now: float) -> list[str]:
+        """Move Redis data from before the force-wide pool was renamed (`avail:_all` ->
+        `avail:force_wide`): everyone still in the old set is due for a recheck now, so the
+        sweeper's rota pass puts them in the new set and offers them waiting work, as for
+        any rota change; the old set goes. Idempotent; one read when there is nothing to
+        move. Returns the officers rechecked."""
+        legacy = self._keys.available(LEGACY_FORCE_WIDE)
+        ids: list[str] = self._r.zrange(legacy, 0, -1)
+        if ids:
+            pipe = self._r.pipeline(transaction=True)
+            pipe.zadd(self._keys.rota_changes, dict.fromkeys(ids, now))
+            pipe.delete(legacy)
+            pipe.execute()
+            logger.info("force-wide pool renamed: officers rechecked", extra={"count": len(ids)})
+        self._legacy_pool_retired = True
         return ids
 
     @translate_errors
@@ -136,7 +163,7 @@ class OfficerRepository:
         k = self._keys
         officer = self.get(officer_id)
         pipe = self._r.pipeline(transaction=True)
-        for district in (officer.districts if officer else ()) + ("_all",):
+        for district in (officer.districts if officer else ()) + (FORCE_WIDE,):
             pipe.zrem(k.available(district), officer_id)
         pipe.delete(k.officer(officer_id), k.officer_cases(officer_id))
         pipe.srem(k.officers, officer_id)
@@ -146,7 +173,8 @@ class OfficerRepository:
 
     @translate_errors
     def available_in(self, district: str) -> list[str]:
-        """Officers who could be offered a case in the district now, best first."""
+        """Officers who could be offered a case in the district now, best first; FORCE_WIDE:
+        anywhere."""
         ids: list[str] = self._r.zrange(self._keys.available(district), 0, -1)
         return ids
 

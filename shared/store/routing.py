@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,10 @@ from typing import Any
 import redis
 
 from shared.domain.notifications import new_notification_id
+from shared.domain.states import Action, sources
 from shared.store.base import Keys, load_script, translate_errors
+
+SCAN = 50  # officers (or waiting cases) route.lua reads per step; it reads at most 20 steps
 
 
 class CaseActionError(Exception):
@@ -45,11 +47,8 @@ class RoutingRepository:
         self._r = client
         self._keys = keys
         self._events_maxlen = events_maxlen
-        self._route = load_script(client, "route")
-        self._action = load_script(client, "case_action")
-
-    def _config(self, **extra: Any) -> str:
-        return json.dumps({"events_maxlen": self._events_maxlen, "scan": 50, **extra})
+        self._route = load_script(client, "route", keys)
+        self._action = load_script(client, "case_action", keys)
 
     @translate_errors
     def assign(self, case_id: str, *, now: float, pools: list[list[str]],
@@ -57,10 +56,11 @@ class RoutingRepository:
                alert_id: str) -> RouteResult:
         """Offer the case to the best eligible officer, or make it wait (atomic)."""
         nid = new_notification_id()
-        raw = self._route(args=[self._keys.prefix, "assign", case_id, f"{now:.6f}", self._config(
-            pools=pools, timeouts={str(p): s for p, s in timeouts.items()},
+        raw = self._route(
+            mode="assign", case_id=case_id, now=now, pools=pools, timeouts=_by_priority(timeouts),
             from_states=from_states, notification_id=nid, alert_id=alert_id, grace=grace,
-            skill_alert_id=uuid.uuid4().hex, skill_notification_id=new_notification_id())])
+            skill_alert_id=uuid.uuid4().hex, skill_notification_id=new_notification_id(),
+            events_maxlen=self._events_maxlen, scan=SCAN)
         return _route_result(raw)
 
     @translate_errors
@@ -68,9 +68,10 @@ class RoutingRepository:
               grace: int) -> RouteResult:
         """Offer the freed officer the most urgent, longest-waiting case they can take."""
         nid = new_notification_id()
-        raw = self._route(args=[self._keys.prefix, "drain", officer_id, f"{now:.6f}", self._config(
-            timeouts={str(p): s for p, s in timeouts.items()}, from_states=["waiting"],
-            notification_id=nid, grace=grace)])
+        raw = self._route(
+            mode="drain", officer_id=officer_id, now=now, timeouts=_by_priority(timeouts),
+            from_states=sources(Action.DRAIN), notification_id=nid, grace=grace,
+            events_maxlen=self._events_maxlen, scan=SCAN)
         return _route_result(raw)
 
     @translate_errors
@@ -78,10 +79,10 @@ class RoutingRepository:
             own: bool, grace: int = 5, **options: Any) -> ActionResult:
         """Apply one case action atomically; raise CaseActionError when it is refused."""
         nid = new_notification_id()
-        raw = self._action(args=[self._keys.prefix, action, case_id, actor, f"{now:.6f}",
-                                 self._config(from_states=from_states, own=own,
-                                              notification_id=nid, alert_id=uuid.uuid4().hex,
-                                              grace=grace, **options)])
+        raw = self._action(action=action, case_id=case_id, actor=actor, now=now,
+                           from_states=from_states, own=own, notification_id=nid,
+                           alert_id=uuid.uuid4().hex, grace=grace,
+                           events_maxlen=self._events_maxlen, **options)
         if raw[0] == "error":
             raise CaseActionError(raw[1], raw[2])
         return ActionResult(state=raw[1], freed_officer=raw[2], extra=raw[3],
@@ -127,6 +128,11 @@ class RoutingRepository:
         items: list[tuple[str, float]] = self._r.zrange(self._keys.waiting, 0, limit - 1,
                                                         withscores=True)
         return items
+
+
+def _by_priority(timeouts: dict[int, int]) -> dict[str, int]:
+    """Offer timeouts keyed as the case hash spells a priority ("1".."4")."""
+    return {str(p): s for p, s in timeouts.items()}
 
 
 def _route_result(raw: list[str]) -> RouteResult:

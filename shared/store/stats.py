@@ -1,4 +1,4 @@
-"""Read-only numbers for the Prometheus metrics: open cases, queues and the last day's events.
+"""What do the Prometheus metrics report? Open cases, the waiting queue and the last day's events.
 
 Nothing new is written anywhere: every number is derived from what routing already keeps —
 the `waiting` set, the case `outbox`, dead-lettered cases, each officer's open-case set and a
@@ -17,22 +17,21 @@ import redis
 
 from shared.domain import events
 from shared.domain.model import CaseState
+from shared.domain.routing import FORCE_WIDE
 from shared.store.base import Keys, translate_errors
+from shared.store.caseload import CaseloadReads
+from shared.store.outcomes import offer_outcome
 
 MAX_CASES = 10_000
 MAX_EVENTS = 10_000
-FORCE_WIDE = "force_wide"        # cases with no district of the force (as the dashboard says)
 OPEN_STATES = tuple(s.value for s in CaseState if s is not CaseState.CLOSED)
 CASE_FIELDS = ("state", "district", "priority", "waiting_since", "created_at")
-
-OFFER_OUTCOMES = {events.CASE_OFFERED: "offered", events.CASE_REASSIGNED: "offered",
-                  events.OFFER_ACCEPTED: "accepted", events.OFFER_DECLINED: "declined",
-                  events.OFFER_EXPIRED: "expired", "OfferWithdrawn": "withdrawn"}
 # The notifier's events carry the notification's kind, not the channel (a notification goes
 # out on several channels and the outcome is recorded once per notification).
-NOTIFICATION_OUTCOMES = {"NotificationSent": "sent", "NotificationSkipped": "skipped",
-                         "NotificationFailed": "failed",
-                         "NotificationDeadLettered": "dead_lettered"}
+NOTIFICATION_OUTCOMES = {events.NOTIFICATION_SENT: "sent",
+                         events.NOTIFICATION_SKIPPED: "skipped",
+                         events.NOTIFICATION_FAILED: "failed",
+                         events.NOTIFICATION_DEAD_LETTERED: "dead_lettered"}
 
 
 @dataclass
@@ -70,6 +69,7 @@ class StatsRepository:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
+        self._caseload = CaseloadReads(client, keys)
 
     @translate_errors
     def snapshot(self, *, now: float, window_seconds: float = 24 * 3600) -> Snapshot:
@@ -86,12 +86,8 @@ class StatsRepository:
         ids.update(self._r.zrange(k.outbox, 0, MAX_CASES - 1))
         ids.update(m[5:] for m in self._r.zrange(k.dead_letters, 0, MAX_CASES - 1)
                    if m.startswith("case:"))
-        officers = sorted(self._r.smembers(k.officers))[:MAX_CASES]
-        pipe = self._r.pipeline(transaction=False)
-        for officer_id in officers:
-            pipe.smembers(k.officer_cases(officer_id))
-        for held in pipe.execute():
-            ids.update(held)
+        for officer in self._caseload.officers(limit=MAX_CASES):
+            ids.update(officer.cases)
         stats = CaseStats(truncated=len(ids) > MAX_CASES)
         chosen = sorted(ids)[:MAX_CASES]
         pipe = self._r.pipeline(transaction=False)
@@ -134,9 +130,9 @@ class StatsRepository:
     @staticmethod
     def _count_event(stats: EventStats, fields: Mapping[str, str]) -> None:
         kind = fields.get("type", "")
-        if kind in OFFER_OUTCOMES:
-            if kind != events.CASE_REASSIGNED or fields.get("to_officer"):
-                stats.offers[OFFER_OUTCOMES[kind]] += 1
+        outcome = offer_outcome(fields)
+        if outcome is not None:
+            stats.offers[outcome] += 1
         elif kind in NOTIFICATION_OUTCOMES:
             stats.notifications[(NOTIFICATION_OUTCOMES[kind], fields.get("kind", ""))] += 1
         elif kind == events.CASE_RECEIVED:

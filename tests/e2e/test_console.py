@@ -153,12 +153,9 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
 
         # The officer comes on duty: the offer shows up live too.
         from shared import casework
-        from shared.casework import CaseworkDeps
-        from shared.messaging import CeleryPublisher, make_celery
+        from shared.bootstrap import bootstrap
 
-        deps = CaseworkDeps(console.store,
-                            CeleryPublisher(make_celery("e2e", console.settings)),
-                            console.settings)
+        deps = bootstrap(console.settings, name="e2e", store=console.store)
         casework.set_availability(deps, "late-officer", Availability.AVAILABLE)
         wait_for(lambda: int(waiting.inner_text() or 0) == before, timeout=20,
                  what="the waiting count to fall live when the offer is made")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devredis import free_port
+from ops.devredis import free_port
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """`make run` keeps going when a service crashes, and Ctrl-C still stops all of it.
 
 The supervisor is tried first on tiny shell services (restart, back-off, leftovers, a
-service that ignores SIGTERM), then the real launcher (`python -m shared.devstack`) on free
+service that ignores SIGTERM), then the real launcher (`python -m ops.devstack`) on free
 ports: SIGKILL the router's main process, see it come back and route a new report while
 intake, console and Redis keep answering, then Ctrl-C and find nothing left running.
 """
@@ -23,8 +23,8 @@ import pytest
 import redis
 import requests
 
-from shared.devredis import free_port
-from shared.devsupervisor import Backoff, Supervisor
+from ops.devredis import free_port
+from ops.devsupervisor import Backoff, Supervisor
 from shared.store import Store, redis_client
 from tests import payloads
 from tests.support.processes import ROOT
@@ -181,7 +181,7 @@ def test_a_second_ctrl_c_kills_at_once():
 # -- the whole `make run` stack ------------------------------------------------------------
 
 class Launcher:
-    """`python -m shared.devstack` as a person runs it, on free ports and a temporary var/."""
+    """`python -m ops.devstack` as a person runs it, on free ports and a temporary var/."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.ports = {name: free_port() for name in ("intake", "console", "redis", "mail")}
@@ -196,7 +196,7 @@ class Launcher:
             "LIAISON_SMTP_URL": f"smtp://127.0.0.1:{self.ports['mail']}",
         })
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "shared.devstack"], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ops.devstack"], cwd=ROOT,
                                      env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)  # its own group, as at a terminal
         self.seen: dict[int, tuple[int, int]] = {}  # every process it started: pid -> pgid, start

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ops.devredis import EmbeddedRedis
 from shared.config import Settings
-from shared.devredis import EmbeddedRedis
 from shared.domain.officers import Officer
 from shared.domain.rota import always_on
 from shared.messaging import CeleryPublisher, make_celery

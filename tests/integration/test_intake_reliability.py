@@ -9,9 +9,9 @@ import logging
 import pytest
 import redis
 
+from ops.devredis import EmbeddedRedis
 from services.intake.app import create_app
 from shared.config import Settings
-from shared.devredis import EmbeddedRedis
 from shared.messaging import CeleryPublisher, make_celery
 from shared.store import Store, redis_client
 from tests import payloads

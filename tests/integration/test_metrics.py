@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops.devredis import free_port
 from services.intake.app import create_app
 from shared.config import Settings
-from shared.devredis import free_port
 from shared.domain.model import Priority
 from shared.store import Store, redis_client
 from tests import payloads

@@ -18,21 +18,17 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.notifier.channels import (
-    AppriseChannel,
-    InAppChannel,
-    SmtpChannel,
-    WebhookChannel,
-)
-from services.notifier.handlers import Deps, deliver
+from ops.devredis import free_port
+from services.notifier.handlers import deliver
+from shared.bootstrap import Deps, bootstrap
 from shared.config import Settings
-from shared.devredis import free_port
 from shared.domain.notifications import Kind, RecipientType
 from shared.messaging import CeleryPublisher, make_celery
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
 from tests import payloads
 from tests.conftest import CANARY
+from tests.fakes import FakePublisher
 from tests.fakes_notifier import save_case, save_notification, save_staff
 from tests.support.workers import run_worker
 
@@ -121,11 +117,8 @@ def store(redis_url: str) -> Iterator[Store]:
 
 
 def make_deps(store: Store, settings: Settings) -> Deps:
-    return Deps(store=store, sealer=Sealer(settings.sealing_keys), settings=settings,
-                channels={"inapp": InAppChannel(store.notifications),
-                          "email": SmtpChannel(settings.smtp_url, settings.mail_from),
-                          "webhook": WebhookChannel(settings.webhook_secret),
-                          "apprise": AppriseChannel()})
+    """The notifier's own wiring (real channels) over the test's store."""
+    return bootstrap(settings, store=store, publisher=FakePublisher())
 
 
 def settings_for(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Settings:

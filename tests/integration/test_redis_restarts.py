@@ -19,10 +19,10 @@ import redis
 from kombu import Connection, Exchange, Queue
 from kombu.message import Message
 
+from ops.devredis import EmbeddedRedis
 from services.intake.app import create_app
 from shared.broker import CLOSED, Transport
 from shared.config import Settings
-from shared.devredis import EmbeddedRedis
 from shared.domain.officers import Officer
 from shared.domain.rota import always_on
 from shared.messaging import CeleryPublisher, make_celery

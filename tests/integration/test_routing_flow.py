@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from services.intake.app import create_app
 from shared import casework
-from shared.casework import CaseworkDeps
+from shared.bootstrap import bootstrap
 from shared.config import Settings
 from shared.domain.officers import Availability, Officer
 from shared.domain.rota import always_on
@@ -36,7 +36,7 @@ class Stack:
         # inline: intake enqueues the router's message inside its store script, as deployed
         self.publisher = CeleryPublisher(make_celery("test-publisher", self.settings),
                                          inline=True)
-        self.deps = CaseworkDeps(self.store, self.publisher, self.settings)
+        self.deps = bootstrap(self.settings, store=self.store, publisher=self.publisher)
         self.processes = [
             CeleryProcess.worker("services.router.celery_app", "route,sweep", self.env, tmp_path,
                                  name="router"),

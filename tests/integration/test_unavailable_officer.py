@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ops.cli import Runtime, main
 from shared import casework
-from shared.casework import CaseworkDeps
-from shared.cli import Runtime, main
+from shared.bootstrap import bootstrap
 from shared.config import Settings
 from shared.domain.officers import Availability, Officer
 from shared.domain.rota import always_on
@@ -34,7 +34,7 @@ class Router:
         self.settings = Settings.from_env(self.env)
         self.store = Store(redis_client(redis_url))
         self.publisher = CeleryPublisher(make_celery("test-publisher", self.settings))
-        self.deps = CaseworkDeps(self.store, self.publisher, self.settings)
+        self.deps = bootstrap(self.settings, store=self.store, publisher=self.publisher)
         self.processes = [CeleryProcess.worker("services.router.celery_app",
                                                "route,sweep" if sweeper else "route",
                                                self.env, tmp_path, name="router")]

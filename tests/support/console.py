@@ -1,16 +1,21 @@
-"""Signing in to the console through its real login form, for page tests."""
+"""Signing in to the console through its real login form, and the small helpers its tests
+share (bearer headers, CSRF tokens, the event stream); the fixtures are in
+tests/unit/console/conftest.py."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
-from flask import Flask
+from flask import Flask, Response, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 
+from services.console.sessions import COOKIE
 from shared import passwords
 from shared.passwords import hash_password
 from shared.store import Store
@@ -19,6 +24,19 @@ PASSWORD = "Console-pages-Test-2026"
 CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
 _CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@dataclass
+class Staff:
+    """The console's usual staff, as the bearer headers of their API tokens."""
+
+    alex: dict[str, str]     # officer, Watford
+    blake: dict[str, str]    # officer, Stevenage
+    sam: dict[str, str]      # supervisor, Watford
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def use_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,3 +76,23 @@ def page_token(client: FlaskClient, page: str) -> str:
 def post_form(client: FlaskClient, page: str, url: str, **form: str) -> Any:
     """Post a form the way the page would (with its CSRF token)."""
     return client.post(url, data={"csrf_token": page_token(client, page), **form})
+
+
+def csrf_token(app: Flask, client: FlaskClient) -> str:
+    """The token a page would embed for the client's session (it changes at sign-in)."""
+    cookie = client.get_cookie(COOKIE)
+    assert cookie is not None
+    with app.test_request_context(headers={"Cookie": f"{COOKIE}={cookie.value}"}):
+        token = generate_csrf()
+        app.session_interface.save_session(app, session._get_current_object(), Response())
+    return str(token)
+
+
+def stream(store: Store, key: str) -> list[dict[str, str]]:
+    """Every entry's fields in a Redis stream, oldest first."""
+    return [fields for _, fields in store.redis.xrange(key)]
+
+
+def events_of(store: Store, kind: str) -> list[dict[str, str]]:
+    """The events of one type, oldest first."""
+    return [e for e in stream(store, store.keys.events) if e["type"] == kind]

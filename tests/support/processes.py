@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.devredis import free_port
+from ops.devredis import free_port
 from shared.sealing import new_key
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,7 +26,7 @@ import psutil
 import pytest
 from aiosmtpd.controller import Controller
 
-from shared.devredis import free_port
+from ops.devredis import free_port
 from shared.sealing import new_key
 from tests.support.processes import ROOT
 

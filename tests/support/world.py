@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from services.router.handlers import assign_case
 from shared import casework
-from shared.casework import CaseworkDeps
+from shared.bootstrap import Deps, bootstrap
 from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
@@ -41,8 +41,9 @@ class World:
     force: Force = field(default_factory=load_force)
 
     @property
-    def deps(self) -> CaseworkDeps:
-        return CaseworkDeps(self.store, self.publisher, self.settings, self.clock)
+    def deps(self) -> Deps:
+        return bootstrap(self.settings, store=self.store, publisher=self.publisher,
+                         force=self.force, clock=self.clock, channels={})
 
     def officer(self, officer_id: str, *districts: str, capacity: int = 2,
                 skills: tuple[str, ...] = (), on_shift: bool = True,
@@ -70,7 +71,7 @@ class World:
         return case.id
 
     def route(self, case_id: str) -> RouteResult:
-        return assign_case(case_id, self.deps, self.force)
+        return assign_case(case_id, self.deps)
 
     def new_routed_case(self, district: str | None = "watford", **kw: object) -> RouteResult:
         return self.route(self.case(district, **kw))  # type: ignore[arg-type]

@@ -51,8 +51,16 @@ def test_shared_never_imports_a_service():
         assert not any(n.split(".")[0] == "services" for n in imports_of(path)), path
 
 
-def test_only_config_reads_the_environment():
+def test_no_service_or_shared_module_imports_ops():
+    """The CLI, `make run`'s launcher and the demo data are entry points: nothing needs them."""
     for path in python_files(ROOT / "shared") + python_files(ROOT / "services"):
+        bad = {n for n in imports_of(path) if n.split(".")[0] == "ops"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_only_config_reads_the_environment():
+    for path in (python_files(ROOT / "shared") + python_files(ROOT / "services")
+                 + python_files(ROOT / "ops")):
         if path.name == "config.py" and path.parent.name == "shared":
             continue
         text = path.read_text()
@@ -63,3 +71,27 @@ def test_the_checker_would_catch_a_framework_import(tmp_path: Path):
     sample = tmp_path / "bad.py"
     sample.write_text("import redis\nfrom flask import Flask\n")
     assert {"redis", "flask"} <= imports_of(sample)
+
+
+def store_builders(path: Path) -> list[int]:
+    """Lines where `path` calls `Store(...)`."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call) and (
+        getattr(node.func, "id", None) == "Store" or getattr(node.func, "attr", None) == "Store")]
+
+
+def test_only_the_composition_root_builds_the_store():
+    """One place wires what the services talk to (`shared/bootstrap.py`); every entry point
+    (apps, workers, CLI, launcher) takes its store from there."""
+    root = ROOT / "shared" / "bootstrap.py"
+    found = {str(p.relative_to(ROOT)): lines
+             for p in python_files(ROOT / "shared") + python_files(ROOT / "services")
+             + python_files(ROOT / "ops") if p != root and (lines := store_builders(p))}
+    assert found == {}
+    assert store_builders(root), "bootstrap.py should build the store"
+
+
+def test_the_store_checker_sees_both_spellings(tmp_path: Path):
+    sample = tmp_path / "wiring.py"
+    sample.write_text("a = Store(client)\nb = store.Store(client)\nc = Stored()\n")
+    assert store_builders(sample) == [1, 2]

@@ -10,7 +10,7 @@ import pytest
 
 from services.console import charts
 from shared.store import Store
-from shared.store.dashboard import HOUR
+from shared.store.outcomes import HOUR
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOURS = [f"{h:02d}:00" for h in range(24)]
@@ -115,7 +115,7 @@ def test_arrivals_times_to_accept_and_outcomes_are_counted_per_hour(fake_store):
     add(fake_store, "OfferDeclined", now - 40)
     add(fake_store, "OfferExpired", now - 2 * HOUR)
     add(fake_store, "CaseViewed", now - 30)
-    activity = fake_store.dashboard.activity(now=now)
+    activity = fake_store.outcomes.activity(now=now)
     assert activity.hours == 24 and activity.start == now - 1800 - 23 * HOUR
     assert activity.arrivals[0] == 1 and activity.arrivals[-1] == 3
     assert sum(activity.arrivals) == 4

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
 
-from shared.cli import Runtime, main
+from ops.cli import Runtime, main
+from ops.seed import DEMO_OFFICERS
 from shared.config import Settings
 from shared.domain.officers import Availability
-from shared.seed import DEMO_OFFICERS
 from shared.store import Store
 from tests.support.world import Clock, World
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devsupervisor import Backoff, describe_exit, load_procfile
+from ops.devsupervisor import Backoff, describe_exit, load_procfile
 
 ROOT = Path(__file__).resolve().parents[2]
 

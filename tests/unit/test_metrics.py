@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops.devredis import free_port
 from services.console.app import create_app as create_console
 from services.intake.app import create_app as create_intake
 from shared import casework
 from shared.config import Settings
-from shared.devredis import free_port
 from shared.metrics import StateCollector, _internal, safe_label
 from shared.store import Store
 from tests import payloads

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from services.notifier.channels import InAppChannel
-from services.notifier.handlers import Deps, deliver
+from services.notifier.handlers import deliver
 from services.notifier.templates import BANNED_WHEN_DISCREET
+from shared.bootstrap import Deps, bootstrap
+from shared.channels import InAppChannel
 from shared.config import Settings
 from shared.domain.notifications import Kind, RecipientType
-from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads
 from tests.conftest import CANARY
@@ -40,9 +40,10 @@ def channels() -> dict[str, FakeChannel]:
 
 @pytest.fixture
 def deps(fake_store: Store, settings: Settings, channels: dict[str, FakeChannel]) -> Deps:
-    return Deps(store=fake_store, sealer=Sealer(settings.sealing_keys), settings=settings,
-                channels=channels, clock=Clock(MONDAY_7PM), jitter=lambda ceiling: ceiling,
-                publisher=FakePublisher())
+    deps = bootstrap(settings, store=fake_store, publisher=FakePublisher(), channels=channels,
+                     clock=Clock(MONDAY_7PM))
+    deps.jitter = lambda ceiling: ceiling  # the longest delay, so tests can name it
+    return deps
 
 
 def offer(store: Store, officer: str = "o1") -> str:

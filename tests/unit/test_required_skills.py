@@ -9,12 +9,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ops.devredis import free_port
 from services.console.app import create_app as create_console
 from services.intake.app import create_app as create_intake
 from services.notifier.templates import render
 from shared import casework
 from shared.config import Settings
-from shared.devredis import free_port
 from shared.domain.officers import Role
 from shared.messaging import DELIVER_NOTIFICATION
 from shared.store import Store

@@ -16,7 +16,7 @@ from services.router.sweeper import sweep
 from shared import casework
 from shared.messaging import DELIVER_NOTIFICATION
 from shared.store import Store
-from shared.store.reads import SlaView
+from shared.store.sla import SlaView
 from tests.fakes import FakePublisher
 from tests.support.console import signed_in, use_cheap_hashing
 from tests.support.world import Clock, World
@@ -42,7 +42,7 @@ def alert_kinds(world: World, case_id: str) -> list[str]:
 def test_accepting_an_anonymous_case_starts_no_first_contact_clock(world):
     case_id = accepted(world, contactable=False)
     world.clock.advance(world.settings.sla_contact_seconds(3) + 1)
-    report = sweep(world.deps, world.force)
+    report = sweep(world.deps)
     assert f"sla_contact:{case_id}" not in report.alerts
     assert "sla_breach" not in alert_kinds(world, case_id)
 
@@ -50,11 +50,11 @@ def test_accepting_an_anonymous_case_starts_no_first_contact_clock(world):
 def test_an_anonymous_case_not_reviewed_in_time_raises_a_review_breach(world):
     case_id = accepted(world, contactable=False)
     world.clock.advance(world.settings.sla_review_seconds(3) - 60)
-    assert f"sla_review:{case_id}" not in sweep(world.deps, world.force).alerts
+    assert f"sla_review:{case_id}" not in sweep(world.deps).alerts
     world.clock.advance(61)
-    assert f"sla_review:{case_id}" in sweep(world.deps, world.force).alerts
+    assert f"sla_review:{case_id}" in sweep(world.deps).alerts
     assert alert_kinds(world, case_id) == ["review_breach"]
-    assert f"sla_review:{case_id}" not in sweep(world.deps, world.force).alerts  # once
+    assert f"sla_review:{case_id}" not in sweep(world.deps).alerts  # once
 
     nid = world.publisher.sent[-1][1]
     assert world.publisher.sent[-1][0] == DELIVER_NOTIFICATION
@@ -69,14 +69,14 @@ def test_closing_or_referring_stops_the_review_clock(world, outcome):
     case_id = accepted(world, contactable=False)
     casework.close(world.deps, case_id, "o", outcome)
     world.clock.advance(world.settings.sla_review_seconds(3) + 1)
-    assert sweep(world.deps, world.force).alerts == []
+    assert sweep(world.deps).alerts == []
 
 
 def test_a_contactable_case_still_gets_the_first_contact_clock_and_no_review_clock(world):
     case_id = accepted(world, contactable=True)
     world.clock.advance(max(world.settings.sla_contact_seconds(3),
                             world.settings.sla_review_seconds(3)) + 1)
-    alerts = sweep(world.deps, world.force).alerts
+    alerts = sweep(world.deps).alerts
     assert f"sla_contact:{case_id}" in alerts and f"sla_review:{case_id}" not in alerts
 
 
@@ -84,7 +84,7 @@ def test_a_case_sent_back_to_routing_stops_its_review_clock(world):
     case_id = accepted(world, contactable=False)
     casework.reassign(world.deps, case_id, "sup", None)
     world.clock.advance(world.settings.sla_review_seconds(3) + 1)
-    assert f"sla_review:{case_id}" not in sweep(world.deps, world.force).alerts
+    assert f"sla_review:{case_id}" not in sweep(world.deps).alerts
 
 
 def test_supervisors_see_the_review_clock_at_risk_then_breached(world):
@@ -95,14 +95,14 @@ def test_supervisors_see_the_review_clock_at_risk_then_breached(world):
                for name in ("accept", "contact", "review")}
 
     def view() -> SlaView:
-        return world.store.reads.sla(now=world.clock(), accept_targets=targets["accept"],
-                                     contact_targets=targets["contact"],
-                                     review_targets=targets["review"])
+        return world.store.sla.clocks(now=world.clock(), accept_targets=targets["accept"],
+                                      contact_targets=targets["contact"],
+                                      review_targets=targets["review"])
 
     world.clock.advance(target * 0.8)
     assert [(i.case_id, i.clock) for i in view().at_risk] == [(case_id, "review")]
     world.clock.advance(target * 0.2 + 1)
-    sweep(world.deps, world.force)  # alerts, and stops the timer
+    sweep(world.deps)  # alerts, and stops the timer
     assert [(i.case_id, i.clock) for i in view().breached] == [(case_id, "review")]
 
 

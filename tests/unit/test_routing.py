@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from services.router.sweeper import sweep
 from shared import casework
 from shared.domain.officers import Availability
-from shared.domain.routing import pools_for
+from shared.domain.routing import FORCE_WIDE, pools_for
 from shared.geography import load_force
 from shared.store.routing import CaseActionError
 from tests.support.world import World
@@ -22,8 +23,34 @@ def test_pools_go_district_then_neighbours_then_force_wide():
     pools = pools_for("watford", force.neighbours)
     assert pools[0] == ["watford"]
     assert set(pools[1]) == set(force.neighbours("watford"))
-    assert pools[2] == ["_all"]
-    assert pools_for(None, force.neighbours) == [["_all"]]
+    assert pools[2] == [FORCE_WIDE] == ["force_wide"]
+    assert pools_for(None, force.neighbours) == [[FORCE_WIDE]]
+
+
+def test_every_eligible_officer_is_in_the_force_wide_pool(world):
+    world.officer("a", "watford")
+    world.officer("b", "broxbourne", status=Availability.AWAY)
+    assert world.store.officers.available_in(FORCE_WIDE) == ["a"]
+    assert not world.store.redis.exists(world.store.keys.available("_all"))  # the old name
+
+
+def test_officers_left_in_the_pools_old_set_are_moved_by_the_next_sweep(world):
+    """Redis data from before the rename (`avail:_all`): the sweeper's first rota pass in a
+    process rechecks everyone still in the old set, so they join `avail:force_wide` and are
+    offered the waiting work they can take."""
+    world.officer("far", "broxbourne")
+    redis, keys = world.store.redis, world.store.keys
+    score = redis.zscore(keys.available(FORCE_WIDE), "far")
+    redis.zrem(keys.available(FORCE_WIDE), "far")          # as the old scripts left it
+    redis.zadd(keys.available("_all"), {"far": score})
+    case_id = world.case(None)
+    assert world.route(case_id).outcome == "waiting"       # the new pool is empty
+
+    sweep(world.deps)
+
+    assert world.holder(case_id) == "far"
+    assert not redis.exists(keys.available("_all"))
+    assert world.store.officers.available_in(FORCE_WIDE) == ["far"]
 
 
 def test_a_local_officer_is_chosen_before_a_neighbour(world):

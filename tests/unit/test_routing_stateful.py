@@ -10,6 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from shared import casework
 from shared.domain.officers import Availability
+from shared.domain.routing import FORCE_WIDE
 from shared.store import Store
 from shared.store.routing import CaseActionError
 from tests.support.world import World
@@ -122,7 +123,7 @@ class Routing(RuleBasedStateMachine):
     @invariant()
     def availability_sets_match_eligibility(self) -> None:
         store = self.world.store
-        anywhere = set(store.officers.available_in("_all"))
+        anywhere = set(store.officers.available_in(FORCE_WIDE))
         for officer_id, (_, capacity) in OFFICERS.items():
             officer = store.officers.get(officer_id)
             assert officer is not None

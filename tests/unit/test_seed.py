@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from ops.seed import DEMO_OFFICERS, read_roster, seed_demo
 from shared.config import Settings
 from shared.domain.officers import Availability, Officer, Role
 from shared.domain.rota import parse_shift
+from shared.domain.routing import FORCE_WIDE
 from shared.geography import load_force
-from shared.seed import DEMO_OFFICERS, read_roster, save_officer, seed_demo
+from shared.officer_records import save_officer
 from shared.store import Store
 
 LONDON = ZoneInfo("Europe/London")
@@ -140,7 +142,7 @@ def test_seeded_officers_on_shift_can_take_cases_and_the_rest_wait_for_the_sweep
         fake_store: Store, settings: Settings, demo: list[Officer]) -> None:
     seed_demo(fake_store, settings, now=WEEK_START)  # Monday 00:00
 
-    anywhere = set(fake_store.officers.available_in("_all"))
+    anywhere = set(fake_store.officers.available_in(FORCE_WIDE))
     assert anywhere == {o.id for o in working(demo, WEEK_START)}
     monday_early = datetime(2026, 3, 23, 7, 0, tzinfo=UTC).timestamp()
     assert "aisha-khan" in fake_store.officers.rota_due(monday_early)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from itertools import product
+from pathlib import Path
 
 import pytest
 
 from shared.domain.model import CaseState as S
-from shared.domain.states import TRANSITIONS, IllegalTransition, can_move, check_move
+from shared.domain.states import (
+    ACTIONS,
+    TRANSITIONS,
+    Action,
+    IllegalTransition,
+    can_move,
+    check_move,
+    sources,
+)
 
 PAIRS = list(product(S, S))
 LEGAL = [(a, b) for a, b in PAIRS if b in TRANSITIONS[a]]
@@ -76,3 +86,36 @@ def test_a_case_is_contacted_only_after_it_was_accepted(current: S) -> None:
 
 def test_a_declined_offer_goes_back_to_waiting() -> None:
     assert check_move(S.OFFERED, S.WAITING) is S.WAITING
+
+
+# --- the action table ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("action", list(Action), ids=str)
+def test_every_action_moves_only_along_legal_edges(action: Action) -> None:
+    rule = ACTIONS[action]
+    assert rule.sources and rule.targets
+    for current, target in product(rule.sources, rule.targets):
+        assert can_move(current, target), f"{action}: {current.value} -> {target.value}"
+
+
+def test_every_action_has_a_rule_and_closed_cases_never_move() -> None:
+    assert set(ACTIONS) == set(Action)
+    assert all(S.CLOSED not in rule.sources for rule in ACTIONS.values())
+
+
+def test_officers_act_only_on_their_own_case_and_supervisors_on_any_open_one() -> None:
+    assert {a for a, r in ACTIONS.items() if r.own} == {
+        Action.ACCEPT, Action.DECLINE, Action.CONTACT, Action.CLOSE}
+    assert sources(Action.CLOSE_ANY) == sources(Action.REASSIGN) == [
+        "received", "waiting", "offered", "accepted", "contacted"]
+    assert sources(Action.CLOSE) == ["accepted", "contacted"]
+
+
+def test_no_state_list_is_written_out_beside_the_table() -> None:
+    """casework and the store read source states from the table, never a literal list."""
+    root = Path(__file__).resolve().parents[2]
+    states = "|".join(s.value for s in S)
+    literal = re.compile(rf"""from_states=\[\s*["']({states})["']""")
+    for path in [root / "shared" / "casework.py", *sorted((root / "shared" / "store").glob("*.py")),
+                 *sorted((root / "services").rglob("*.py"))]:
+        assert not literal.search(path.read_text()), path.relative_to(root)

@@ -12,10 +12,10 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ops.cli import Runtime, main
 from services.console.app import create_app
 from services.router.sweeper import sweep
 from shared import casework
-from shared.cli import Runtime, main
 from shared.domain.officers import Availability, Role
 from shared.domain.rota import Leave, Rota, parse_shift
 from shared.messaging import ASSIGN_CASE
@@ -111,7 +111,7 @@ def test_saving_an_officer_as_away_withdraws_at_once_and_the_sweeper_re_routes(w
     case_id = offered_to_a(world)
     world.officer("a", "watford", status=Availability.AWAY)
     assert_withdrawn(world, case_id, "a", "officer_away")
-    assert case_id in sweep(world.deps, world.force).republished_cases
+    assert case_id in sweep(world.deps).republished_cases
 
 
 def test_an_officer_set_away_after_missed_offers_loses_their_other_offers(world):
@@ -143,7 +143,7 @@ def test_the_sweeper_withdraws_offers_when_leave_starts(world):
     assert world.holder(case_id) == "a"
 
     world.clock.advance(1800 + 1)
-    sweep(world.deps, world.force)
+    sweep(world.deps)
 
     assert_withdrawn(world, case_id, "a", "on_leave")
     assert (ASSIGN_CASE, case_id) in world.publisher.sent
@@ -156,7 +156,7 @@ def test_the_sweeper_says_a_shift_ended(world):
     world.store.officers.recheck("a", (NOW + timedelta(minutes=30)).timestamp())
     case_id = world.new_routed_case().case_id
     world.clock.advance(1800 + 1)
-    sweep(world.deps, world.force)
+    sweep(world.deps)
     assert_withdrawn(world, case_id, "a", "shift_ended")
 
 
@@ -175,7 +175,7 @@ def test_liaison_officers_status_away_withdraws_the_pending_offer(world):
     result = cli(world, "officers", "status", "a", "away")
     assert_withdrawn(world, case_id, "a", "officer_away")
     assert "1 pending offer withdrawn" in result.output
-    assert case_id in sweep(world.deps, world.force).republished_cases
+    assert case_id in sweep(world.deps).republished_cases
 
 
 def test_liaison_officers_leave_from_today_withdraws_the_pending_offer(world):

@@ -1,6 +1,6 @@
 """`make run`: embedded Redis (unless LIAISON_REDIS_URL names one), demo data, every service.
 
-The services are the Procfile's lines, supervised by `shared.devsupervisor`: one that dies
+The services are the Procfile's lines, supervised by `ops.devsupervisor`: one that dies
 is restarted (with back-off) while the rest keep running. Ctrl-C (or SIGTERM) stops the
 services, then Redis (which flushes its AOF); a second run reuses the data under var/.
 """
@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ops.devredis import EmbeddedRedis
+from ops.devsupervisor import Supervisor, load_procfile
+from ops.seed import seed_demo
+from shared.bootstrap import make_store
 from shared.config import ConfigError, Settings, child_environment
-from shared.devredis import EmbeddedRedis
-from shared.devsupervisor import Supervisor, load_procfile
-from shared.seed import seed_demo
-from shared.store import Store, redis_client
 
 
 def main() -> int:
@@ -50,8 +50,8 @@ def _run(settings: Settings, env: dict[str, str]) -> int:
         env["LIAISON_REDIS_URL"] = embedded.url
     redis_url = env["LIAISON_REDIS_URL"]
     try:
-        store = Store(redis_client(redis_url), prefix=settings.key_prefix)
-        summary = seed_demo(store, Settings.from_env(env))
+        stack = Settings.from_env(env)  # the settings the services will run with
+        summary = seed_demo(make_store(stack), stack)
         _banner(settings, redis_url, embedded is not None, summary)
         return _run_services(env, settings)
     finally:

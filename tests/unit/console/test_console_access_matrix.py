@@ -15,21 +15,19 @@ from urllib.parse import urlsplit
 
 import fakeredis
 import pytest
-from flask import Flask, Response, session
+from flask import Flask, Response
 from flask.testing import FlaskClient
-from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
 from services.console.app import create_app
-from services.console.sessions import COOKIE
 from shared import passwords
 from shared.config import Settings
 from shared.domain.officers import Officer, Role
 from shared.store import Store
 from tests.fakes import FakePublisher
 from tests.support.cases import add_staff, routed_case
-from tests.support.console import use_cheap_hashing
+from tests.support.console import csrf_token
 
 PASSWORD = "correct horse battery"
 ROLES = ("anonymous", "officer", "other_officer", "supervisor", "admin")
@@ -63,6 +61,8 @@ BODIES: dict[str, dict[str, object]] = {
 }
 KNOWN_VALUES = {"officer_id": "officer", "username": "officer", "filename": "css/console.css"}
 QUERIES = {"find_case": "reference={reference}"}  # by view name: a query a view needs
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def _rules() -> list[tuple[Rule, str]]:
@@ -104,11 +104,6 @@ def expected(rule: Rule, role: str) -> Expect:
     return Expect("allowed")
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_cheap_hashing(monkeypatch)
-
-
 @dataclass
 class World:
     app: Flask
@@ -143,16 +138,6 @@ def client_for(world: World, role: str) -> FlaskClient:
                                                 "username": username, "password": PASSWORD})
         assert signed_in.status_code == 302, f"{role} could not sign in"
     return client
-
-
-def csrf_token(app: Flask, client: FlaskClient) -> str:
-    """The token a page would embed for the client's session."""
-    cookie = client.get_cookie(COOKIE)
-    assert cookie is not None
-    with app.test_request_context(headers={"Cookie": f"{COOKIE}={cookie.value}"}):
-        token = generate_csrf()
-        app.session_interface.save_session(app, session._get_current_object(), Response())
-    return str(token)
 
 
 def path_for(rule: Rule, case_id: str) -> tuple[str, bool]:

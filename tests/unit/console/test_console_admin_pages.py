@@ -6,51 +6,38 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from services.console.app import create_app
 from services.console.web_admin import form_values
 from shared.config import Settings
 from shared.domain.officers import Availability, Role
 from shared.store import Store
-from tests.fakes import FakePublisher
 from tests.support.cases import add_staff, routed_case
-from tests.support.console import PASSWORD, hashed, signed_in
+from tests.support.console import PASSWORD, Staff, hashed, page_token, signed_in
 
 TZ = ZoneInfo("Europe/London")
 
 
 @pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher) -> Flask:
-    app = create_app(settings, store=fake_store, publisher=publisher)
-    app.config["WTF_CSRF_ENABLED"] = True
-    return app
+def clock() -> Callable[[], float]:
+    return time.time  # the real clock: locks and audit entries here are made at time.time()
 
 
 @pytest.fixture
-def staff(fake_store: Store) -> None:
-    add_staff(fake_store, "alex", "watford")
-    add_staff(fake_store, "blake", "stevenage")
-    add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
+def staff(staff: Staff, fake_store: Store) -> Staff:
+    """The usual staff and Ada, the admin these pages are for."""
     add_staff(fake_store, "ada", role=Role.ADMIN)
-
-
-@pytest.fixture
-def ada(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
-    return signed_in(app, fake_store, "ada")
+    return staff
 
 
 def token(client: FlaskClient, page: str = "/admin/officers") -> str:
-    found = re.search(r'<meta name="csrf-token" content="([^"]+)"',
-                      client.get(page).get_data(as_text=True))
-    assert found
-    return found.group(1)
+    return page_token(client, page)
 
 
 def alex_form(**changes: Any) -> dict[str, Any]:
@@ -188,13 +175,13 @@ def test_the_accounts_page_shows_logins_locks_and_disabled_ones(ada, fake_store)
 # --- the audit log -------------------------------------------------------------------------
 
 @pytest.fixture
-def audited(fake_store: Store, settings: Settings, staff: None) -> tuple[str, str]:
+def audited(fake_store: Store, settings: Settings, staff: Staff) -> tuple[str, str]:
     first, _ = routed_case(fake_store, settings, "watford")
     second, _ = routed_case(fake_store, settings, "stevenage")
     now = time.time()
-    fake_store.reads.record_view(first, by="alex", now=now)
-    fake_store.reads.record_view(first, by="sam", now=now)
-    fake_store.reads.record_view(second, by="sam", now=now)
+    fake_store.audit.record_view(first, by="alex", now=now)
+    fake_store.audit.record_view(first, by="sam", now=now)
+    fake_store.audit.record_view(second, by="sam", now=now)
     return first, second
 
 

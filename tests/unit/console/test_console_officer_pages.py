@@ -5,86 +5,37 @@ every view audited), the form posts (CSRF, PRG, refusals as messages) and who ma
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from services.console import display
-from services.console.app import create_app
 from shared import casework
-from shared.casework import DECLINE_REASONS, CaseworkDeps
+from shared.bootstrap import bootstrap
+from shared.casework import DECLINE_REASONS
 from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
-from shared.domain.officers import Availability, Role
+from shared.domain.officers import Availability
 from shared.domain.rota import Leave, Rota, parse_shift
 from shared.domain.triage import TriageFacts, triage
 from shared.geography import load_force
 from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads
-from tests.fakes import FakePublisher
-from tests.support.cases import CANARY, add_staff, route, routed_case
-from tests.support.console import page_token, signed_in, use_cheap_hashing
+from tests.support.cases import CANARY, route, routed_case
+from tests.support.console import events_of, page_token, post_form, signed_in, stream
 from tests.support.world import Clock
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\"\n    and a second, indented line"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
 
-
-
-# --- the app, signed-in clients --------------------------------------------------------------
-
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters: these tests sign in often and are not about hashing."""
-    use_cheap_hashing(monkeypatch)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())  # the real time: stream ids follow Redis's clock
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
-    app = create_app(settings, store=fake_store, publisher=publisher, clock=clock)
-    app.config["WTF_CSRF_ENABLED"] = True
-    return app
-
-
-@pytest.fixture
-def staff(fake_store: Store) -> None:
-    add_staff(fake_store, "alex", "watford")
-    add_staff(fake_store, "blake", "stevenage")
-    add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
-
-
-@pytest.fixture
-def alex(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
-    return signed_in(app, fake_store, "alex")
-
-
-@pytest.fixture
-def blake(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
-    return signed_in(app, fake_store, "blake")
-
-
-@pytest.fixture
-def offered(fake_store: Store, settings: Settings, staff: None, clock: Clock) -> str:
-    """A Watford case (high priority: 30 minutes to accept) offered to Alex."""
-    case_id, result = routed_case(fake_store, settings, "watford", now=clock())
-    assert result.officer_id == "alex"
-    return case_id
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def token(client: FlaskClient) -> str:
@@ -92,7 +43,7 @@ def token(client: FlaskClient) -> str:
 
 
 def post(client: FlaskClient, url: str, **form: str) -> Any:
-    return client.post(url, data={"csrf_token": token(client), **form})
+    return post_form(client, "/inbox", url, **form)
 
 
 def html(client: FlaskClient, url: str) -> str:
@@ -109,14 +60,6 @@ def section(page: str, title_id: str) -> str:
 
 def flashes(page: str) -> list[str]:
     return re.findall(r'class="flash flash--\w+" role="status">([^<]*)<', page)
-
-
-def stream(store: Store, key: str) -> list[dict[str, str]]:
-    return [fields for _, fields in store.redis.xrange(key)]
-
-
-def events_of(store: Store, kind: str) -> list[dict[str, str]]:
-    return [e for e in stream(store, store.keys.events) if e["type"] == kind]
 
 
 def case_with(store: Store, settings: Settings, clock: Clock, submission: dict[str, Any], *,
@@ -376,7 +319,7 @@ def test_notes_are_added_and_listed_with_their_line_breaks(alex, fake_store, off
     assert "Rang twice.\nNo answer &lt;b&gt;yet&lt;/b&gt;." in notes and "Alex" in notes
     post(alex, f"/cases/{offered}/notes", text="   ")
     assert "Write a note of 1 to 5000 characters." in flashes(html(alex, f"/cases/{offered}"))
-    assert len(fake_store.reads.notes.list(offered)) == 1
+    assert len(fake_store.notes.list(offered)) == 1
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -416,7 +359,7 @@ def test_another_officer_gets_403_for_every_case_route(
     audit = stream(fake_store, fake_store.keys.audit)  # the refusal, and nothing else
     assert [(a["type"], a["case_id"], a["by"], a["reason"]) for a in audit] == [
         ("CaseAccessRefused", offered, "blake", "not_yours")]
-    assert fake_store.reads.notes.list(offered) == []
+    assert fake_store.notes.list(offered) == []
 
 
 def test_an_unknown_case_is_404(alex, staff):
@@ -429,7 +372,8 @@ def test_an_offer_that_ran_out_meanwhile_is_a_message_not_an_error(
     clock.advance(1000)
     form_token = token(alex)   # the page is open (and the session kept alive)...
     clock.advance(801)         # ...while the offer runs out and the sweeper passes it on
-    casework.expire(CaseworkDeps(fake_store, publisher, settings, clock), offered)
+    casework.expire(bootstrap(settings, store=fake_store, publisher=publisher, clock=clock),
+                    offered)
     resp = alex.post(f"/cases/{offered}/accept", data={"csrf_token": form_token})
     assert resp.status_code == 302 and resp.headers["Location"] == "/inbox"
     assert "This case is no longer with you: the offer ran out or was passed on." \

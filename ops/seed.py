@@ -1,9 +1,10 @@
-"""Staff rosters: saving an officer with their rota state, the roster CSV, and `make run`'s demo.
+"""Staff rosters: the roster CSV (`liaison officers import`) and `make run`'s demo data.
 
 A roster is CSV with the columns in `COLUMNS`; lists inside a cell are `;`-separated and the
-first district is the officer's home. Every row is checked before anything is written, and
-every problem is reported with its line and column. `liaison officers import` and
-`seed_demo` read the same format, and both save through `save_officer`.
+first district is the officer's home. Every row is checked (`shared.domain.officer_checks`)
+before anything is written, and every problem is reported with its line and column.
+`liaison officers import` and `seed_demo` read the same format, and both save through
+`shared.officer_records.save_officer`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -20,17 +20,28 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from shared.config import Settings
-from shared.domain.officers import Availability, Officer, Role, new_officer_id
-from shared.domain.rota import Rota, parse_shift
-from shared.domain.weekly import Window
+from shared.domain.officer_checks import (
+    check_capacity,
+    check_districts,
+    check_email,
+    check_id,
+    check_name,
+    check_role,
+    check_shifts,
+    check_skills,
+    check_status,
+)
+from shared.domain.officers import Officer, Role, new_officer_id
+from shared.domain.rota import Rota
 from shared.geography import Force, load_force
+from shared.officer_records import save_officer
 from shared.passwords import generate_password, hash_password
 from shared.store import Store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEMO_OFFICERS = resources.files("shared.data") / "demo_officers.csv"
+DEMO_OFFICERS = resources.files("ops.data") / "demo_officers.csv"
 DEMO_OFFICER_ID = "jordan-ellis"        # on call all week, so their token always sees offers
 DEMO_SUPERVISOR_ID = "sarah-whitfield"
 # (username, staff id): console logins made once, their random passwords printed only then
@@ -39,100 +50,6 @@ DEMO_LOGINS = (("jordan", DEMO_OFFICER_ID), ("aisha", "aisha-khan"),
 BANNER_INDENT = " " * 20  # under `make run`'s "Demo data" column
 COLUMNS = ("name", "role", "districts", "skills", "capacity", "email", "shifts", "status", "id")
 REQUIRED_COLUMNS = ("name", "districts")
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
-_SKILL = re.compile(r"^[a-z0-9][a-z0-9_:.-]{0,39}$")
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-
-
-def save_officer(store: Store, officer: Officer, tz: ZoneInfo, now: datetime) -> bool:
-    """Save an officer with their rota state at `now`; True if on shift.
-
-    Someone who can take cases now is also put on the sweeper's rota timer at once, so the
-    next sweep (seconds away) offers them any waiting case they can take.
-    """
-    on_shift = officer.rota.on_shift(now, tz)
-    change = officer.rota.next_change(now, tz)
-    due = now.timestamp() if on_shift else (change.timestamp() if change else None)
-    store.officers.save(officer, on_shift=on_shift, next_change=due, now=now.timestamp())
-    return on_shift
-
-
-# Value checks. Each raises ValueError with a message that does not repeat the field's name,
-# so the CLI can prefix its option and the import its column.
-
-def check_name(text: str) -> str:
-    name = " ".join(text.split())
-    if not name or len(name) > 100:
-        raise ValueError("give a name of 1 to 100 characters")
-    return name
-
-
-def check_districts(force: Force, codes: Iterable[str]) -> tuple[str, ...]:
-    """District codes of the force, in order, without repeats."""
-    found: list[str] = []
-    for code in (c.strip().lower() for c in codes):
-        if not force.has_district(code):
-            raise ValueError(f"{code!r} is not a district of {force.name}; use one of "
-                             + ", ".join(force.districts))
-        if code not in found:
-            found.append(code)
-    return tuple(found)
-
-
-def check_skills(items: Iterable[str]) -> frozenset[str]:
-    skills = {s.strip().lower() for s in items if s.strip()}
-    for skill in sorted(skills):
-        if not _SKILL.match(skill):
-            raise ValueError(f"{skill!r} is not a skill name; use letters, digits and "
-                             "'_:.-', like lang:polish, bsl or trans_specialist")
-    return frozenset(skills)
-
-
-def check_capacity(text: str) -> int:
-    try:
-        capacity = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if capacity < 0:
-        raise ValueError(f"{capacity} is negative; give 0 or more open cases")
-    return capacity
-
-
-def check_email(text: str) -> str:
-    email = text.strip()
-    if email and not _EMAIL.match(email):
-        raise ValueError(f"{email!r} is not an email address")
-    return email
-
-
-def check_shifts(specs: Iterable[str]) -> tuple[Window, ...]:
-    """Shift specs like 'mon-fri 08:00-16:00' -> windows (parse_shift's message on error)."""
-    return tuple(parse_shift(spec) for spec in specs if spec.strip())
-
-
-def check_id(text: str) -> str:
-    officer_id = text.strip()
-    if not _ID.match(officer_id):
-        raise ValueError(f"{officer_id!r} is not an id; use 1-40 lower-case letters, digits "
-                         "and '_.-'")
-    return officer_id
-
-
-def check_role(text: str) -> Role:
-    try:
-        return Role(text.strip().lower() or Role.OFFICER.value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a role; use "
-                         + ", ".join(r.value for r in Role)) from None
-
-
-def check_status(text: str) -> Availability:
-    try:
-        return Availability(text.strip().lower() or Availability.AVAILABLE.value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a status; use "
-                         + ", ".join(a.value for a in Availability)) from None
 
 
 @dataclass(frozen=True)

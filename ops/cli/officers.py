@@ -1,7 +1,7 @@
 """`liaison officers ...`: officers and staff, rotas, leave, status, CSV import, eligibility."""
 
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -9,11 +9,21 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from shared import seed
-from shared.cli.base import ROLES, STATUSES, _checked, _officer, _rt, _table, days_text, main
+from ops import seed
+from ops.cli.base import ROLES, STATUSES, _checked, _officer, _rt, _table, main
+from shared.domain.officer_checks import (
+    check_channels,
+    check_districts,
+    check_email,
+    check_id,
+    check_name,
+    check_shifts,
+    check_skills,
+)
 from shared.domain.officers import Availability, Officer, Role, eligibility, new_officer_id
 from shared.domain.rota import Leave, Rota
-from shared.domain.weekly import resolve
+from shared.domain.weekly import days_text, resolve
+from shared.officer_records import save_officer
 from shared.store.officers import OfficerHasCases
 
 
@@ -22,40 +32,33 @@ def _districts_callback(ctx: click.Context, param: click.Parameter, value: Any) 
     if value is None or value == ():
         return value
     try:
-        codes = seed.check_districts(_rt(ctx).force, value if param.multiple else [value])
+        codes = check_districts(_rt(ctx).force, value if param.multiple else [value])
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return codes if param.multiple else codes[0]
-
-
-def check_channels(urls: Iterable[str]) -> tuple[str, ...]:
-    for url in urls:
-        if "://" not in url or any(c.isspace() for c in url):
-            raise ValueError(f"{url!r} is not a notification URL, like mailto://name@host")
-    return tuple(urls)
 
 
 def _officer_options(update: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options `add` and `update` share (in `update`, an option left out changes nothing)."""
     default = (lambda value: None) if update else (lambda value: value)
     options = [
-        click.option("--name", callback=_checked(seed.check_name), required=not update),
+        click.option("--name", callback=_checked(check_name), required=not update),
         click.option("--district", callback=_districts_callback,
                      help="Home district code (first pool for cases there)."),
         click.option("--cover", multiple=True, callback=_districts_callback,
                      help="A district also covered; repeat for more."
                      + (" Replaces the cover list." if update else "")),
-        click.option("--skill", multiple=True, callback=_checked(seed.check_skills),
+        click.option("--skill", multiple=True, callback=_checked(check_skills),
                      help="e.g. lang:polish, bsl, trans_specialist, youth; repeat for more."
                      + (" Replaces the skills." if update else "")),
         click.option("--capacity", type=click.IntRange(min=0), default=default(3),
                      show_default=not update, help="Open cases at once."),
         click.option("--role", type=click.Choice(ROLES), default=default("officer"),
                      show_default=not update),
-        click.option("--email", callback=_checked(seed.check_email), default=default("")),
+        click.option("--email", callback=_checked(check_email), default=default("")),
         click.option("--channel", multiple=True, callback=_checked(check_channels),
                      help="An Apprise notification URL; repeat for more."),
-        click.option("--shift", multiple=True, callback=_checked(seed.check_shifts),
+        click.option("--shift", multiple=True, callback=_checked(check_shifts),
                      help="Like 'mon-fri 08:00-16:00' (force time zone); repeat for more."
                      + (" Replaces the shifts, keeps leave." if update else "")),
         click.option("--status", type=click.Choice(STATUSES), default=default("available"),
@@ -76,7 +79,7 @@ def officers() -> None:
 
 def _save(ctx: click.Context, officer: Officer) -> bool:
     rt = _rt(ctx)
-    return seed.save_officer(rt.get_store(), officer, rt.tz, rt.clock())
+    return save_officer(rt.get_store(), officer, rt.tz, rt.clock())
 
 
 def _needs_district(officer: Officer) -> None:
@@ -102,7 +105,7 @@ def list_officers(ctx: click.Context) -> None:
 
 @officers.command("add")
 @_officer_options(update=False)
-@click.option("--id", "officer_id", callback=_checked(seed.check_id),
+@click.option("--id", "officer_id", callback=_checked(check_id),
               help="A stable id (default: a new random one).")
 @click.pass_context
 def add(ctx: click.Context, name: str, district: str | None,
@@ -128,8 +131,8 @@ def add(ctx: click.Context, name: str, district: str | None,
 @click.argument("officer_id", metavar="ID")
 @_officer_options(update=True)
 @click.option("--no-cover", is_flag=True, help="Drop every cover district.")
-@click.option("--add-skill", multiple=True, callback=_checked(seed.check_skills))
-@click.option("--remove-skill", multiple=True, callback=_checked(seed.check_skills))
+@click.option("--add-skill", multiple=True, callback=_checked(check_skills))
+@click.option("--remove-skill", multiple=True, callback=_checked(check_skills))
 @click.pass_context
 def update(ctx: click.Context, officer_id: str, name: str | None,
            district: str | None, cover: tuple[str, ...],
@@ -174,7 +177,7 @@ def remove(ctx: click.Context, officer_id: str) -> None:
 
 @officers.command("rota")
 @click.argument("officer_id", metavar="ID")
-@click.option("--shift", multiple=True, callback=_checked(seed.check_shifts),
+@click.option("--shift", multiple=True, callback=_checked(check_shifts),
               help="Add a shift like 'mon-fri 08:00-16:00'; repeat for more.")
 @click.option("--clear", is_flag=True, help="Drop the existing shifts first (leave stays).")
 @click.pass_context
@@ -243,7 +246,7 @@ def status(ctx: click.Context, officer_id: str, status: str) -> None:
 @click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def import_roster(ctx: click.Context, path: str) -> None:
-    """Add or update officers from CSV (see shared/data/demo_officers.csv); all or nothing."""
+    """Add or update officers from CSV (see ops/data/demo_officers.csv); all or nothing."""
     rt = _rt(ctx)
     try:
         with open(path, encoding="utf-8-sig") as fh:
@@ -268,7 +271,7 @@ def import_roster(ctx: click.Context, path: str) -> None:
 @officers.command("eligible")
 @click.option("--district", callback=_districts_callback,
               help="Show the routing pools for a case in this district.")
-@click.option("--skill", multiple=True, callback=_checked(seed.check_skills),
+@click.option("--skill", multiple=True, callback=_checked(check_skills),
               help="A skill the case needs; repeat for more.")
 @click.pass_context
 def eligible(ctx: click.Context, district: str | None,

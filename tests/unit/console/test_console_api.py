@@ -5,76 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from services.console.app import create_app
-from shared.config import Settings
 from shared.domain.officers import Availability, Role
 from shared.messaging import ASSIGN_CASE, DELIVER_NOTIFICATION
 from shared.sealing import Sealer, new_key
 from shared.store import Store, redis_client
-from tests.fakes import FakePublisher
 from tests.support.cases import CANARY, add_staff, create_case, routed_case
-from tests.support.world import Clock
+from tests.support.console import bearer, events_of, stream
 
 NOTE_CANARY = "NOTE-CANARY-Wren-5521"
-
-
-
-@dataclass
-class Staff:
-    alex: dict[str, str]     # officer, Watford
-    blake: dict[str, str]    # officer, Stevenage
-    sam: dict[str, str]      # supervisor
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())  # the real time: stream ids follow Redis's clock
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
-    return create_app(settings, store=fake_store, publisher=publisher, clock=clock)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
-
-
-@pytest.fixture
-def staff(fake_store: Store) -> Staff:
-    return Staff(alex=bearer(add_staff(fake_store, "alex", "watford")),
-                 blake=bearer(add_staff(fake_store, "blake", "stevenage")),
-                 sam=bearer(add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)))
-
-
-@pytest.fixture
-def offered(fake_store: Store, settings: Settings, staff: Staff, clock: Clock) -> str:
-    """A Watford case offered to Alex."""
-    case_id, result = routed_case(fake_store, settings, "watford", now=clock())
-    assert result.officer_id == "alex"
-    return case_id
-
-
-def stream(store: Store, key: str) -> list[dict[str, str]]:
-    return [fields for _, fields in store.redis.xrange(key)]
-
-
-def events_of(store: Store, kind: str) -> list[dict[str, str]]:
-    return [e for e in stream(store, store.keys.events) if e["type"] == kind]
 
 
 # --- who may call what -------------------------------------------------------------------
@@ -464,7 +407,7 @@ def test_an_alert_is_listed_then_acknowledged_by_name(client, fake_store, settin
     add_staff(fake_store, "sky", "watford", role=Role.SUPERVISOR)
     again = client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=staff.sam)
     assert again.status_code == 409
-    assert fake_store.reads.alert(alert["id"])["acknowledged_by"] == "sam"
+    assert fake_store.alerts.get(alert["id"])["acknowledged_by"] == "sam"
     assert client.post(f"/api/v1/alerts/{'0' * 32}/acknowledge",
                        headers=staff.sam).status_code == 404
 

@@ -10,7 +10,6 @@ for: each must answer 200 with a body that is valid UTF-8 (and valid JSON for th
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.console.app import create_app
 from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
@@ -28,9 +26,8 @@ from shared.domain.triage import TriageFacts, triage
 from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads
-from tests.fakes import FakePublisher
 from tests.support.cases import add_staff, route
-from tests.support.console import signed_in, use_cheap_hashing
+from tests.support.console import signed_in
 from tests.support.world import Clock
 
 MARKER = "ACCOUNT-7Q2"
@@ -51,19 +48,11 @@ SUPERVISOR_API = ["/api/v1/cases/{case}", "/api/v1/queues", "/api/v1/sla", "/api
                   "/api/v1/dead-letters", "/api/v1/stats/offers"]
 
 
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_cheap_hashing(monkeypatch)
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())  # the real time: stream ids follow Redis's clock
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
-    app = create_app(settings, store=fake_store, publisher=publisher, clock=clock)
+def app(app: Flask) -> Flask:
     app.testing = False  # a crash must show as the 500 a person would see
     return app
 
@@ -101,7 +90,7 @@ def store_case(store: Store, settings: Settings, clock: Clock, kind: CaseKind,
     store.cases.create(case, sealer.seal({"kind": kind.value, "submission": submission}),
                        outbox_due=clock() + 5, accept_due=clock() + 3600)
     assert route(store, settings, case.id, now=clock()).officer_id == "alex"
-    store.reads.notes.add(case.id, by="alex", now=clock(), sealed=sealer.seal({"text": note}))
+    store.notes.add(case.id, by="alex", now=clock(), sealed=sealer.seal({"text": note}))
     return case.id
 
 

@@ -4,7 +4,6 @@ the password policy, the `liaison accounts` commands and the demo logins."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -13,50 +12,42 @@ from zoneinfo import ZoneInfo
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
-from flask import Flask, Response, session
+from flask import Flask
 from flask.testing import FlaskClient
-from flask_wtf.csrf import generate_csrf
 from werkzeug.test import TestResponse
 
+from ops.cli import Runtime, main
+from ops.seed import DEMO_OFFICERS, read_roster, seed_demo
 from services.console.access import OFFICER, page_for
 from services.console.app import create_app
 from services.console.login import DISABLED, WRONG
 from services.console.sessions import COOKIE
 from shared import passwords
-from shared.cli import Runtime, main
 from shared.config import Settings
 from shared.domain.officers import Role
 from shared.geography import load_force
+from shared.officer_records import save_officer
 from shared.passwords import check_password, check_username, hash_password, lockout_seconds
-from shared.seed import DEMO_OFFICERS, read_roster, save_officer, seed_demo
 from shared.store import Store, redis_client
 from tests.fakes import FakePublisher
 from tests.support.cases import add_staff
-from tests.support.console import CHEAP, use_cheap_hashing
+from tests.support.console import CHEAP, csrf_token
 from tests.support.world import Clock
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_cheap_hashing(monkeypatch)
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())  # the real time: stream ids follow Redis's clock
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
+def app(app: Flask, fake_store: Store) -> Flask:
+    """The console with logins for Alex (an officer) and Sam (a supervisor), and a page only
+    officers may see."""
     add_staff(fake_store, "alex", "watford")
     add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
     fake_store.accounts.create("alex", "alex", hash_password(PASSWORD))
     fake_store.accounts.create("sam", "sam", hash_password(PASSWORD))
-    app = create_app(settings, store=fake_store, publisher=publisher, clock=clock)
 
     @page_for(*OFFICER)
     def officer_only() -> str:
@@ -93,15 +84,6 @@ def sign_in(client: FlaskClient, username: str = "alex", password: str = PASSWOR
 def signed_in(client: FlaskClient) -> bool:
     """The sign-in page sends a signed-in visitor on and shows anyone else the form."""
     return client.get("/login").status_code == 302
-
-
-def csrf_token(app: Flask, client: FlaskClient) -> str:
-    """The token a page would embed for the client's session (it changes at sign-in)."""
-    sid = session_id(client)
-    with app.test_request_context(headers={"Cookie": f"{COOKIE}={sid}"}):
-        token = generate_csrf()
-        app.session_interface.save_session(app, session._get_current_object(), Response())
-    return str(token)
 
 
 # --- signing in ----------------------------------------------------------------------------

@@ -16,51 +16,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.console import live
-from services.console.app import create_app
-from shared.config import Settings
 from shared.domain.officers import Availability, Role
 from shared.store import Store
-from shared.store.dashboard import DashboardRepository
-from tests.fakes import FakePublisher
+from shared.store.feed import EventFeed
 from tests.support.cases import CANARY, add_staff, route, routed_case
-from tests.support.console import page_token, signed_in
-from tests.support.world import Clock
+from tests.support.console import Staff, events_of, page_token, post_form, signed_in
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 
 
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())  # the real time: stream ids follow Redis's clock
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock) -> Flask:
-    app = create_app(settings, store=fake_store, publisher=publisher, clock=clock)
-    app.config["WTF_CSRF_ENABLED"] = True
-    return app
-
-
-@pytest.fixture
-def staff(fake_store: Store) -> None:
-    add_staff(fake_store, "alex", "watford")
-    add_staff(fake_store, "blake", "stevenage")
-    add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
+def staff(staff: Staff, fake_store: Store) -> Staff:
+    """The usual staff and Ada, an admin (whom these pages refuse)."""
     add_staff(fake_store, "ada", role=Role.ADMIN)
-
-
-@pytest.fixture
-def sam(app: Flask, fake_store: Store, staff: None) -> FlaskClient:
-    return signed_in(app, fake_store, "sam")
-
-
-@pytest.fixture
-def offered(fake_store: Store, settings: Settings, staff: None, clock: Clock) -> str:
-    """A Watford case offered to Alex."""
-    case_id, result = routed_case(fake_store, settings, "watford", now=clock())
-    assert result.officer_id == "alex"
-    return case_id
+    return staff
 
 
 def token(client: FlaskClient) -> str:
@@ -68,11 +37,7 @@ def token(client: FlaskClient) -> str:
 
 
 def post(client: FlaskClient, url: str, **form: str) -> Any:
-    return client.post(url, data={"csrf_token": token(client), **form})
-
-
-def events_of(store: Store, kind: str) -> list[dict[str, str]]:
-    return [f for _, f in store.redis.xrange(store.keys.events) if f["type"] == kind]
+    return post_form(client, "/dashboard", url, **form)
 
 
 def row(page: str, district: str) -> str:
@@ -192,7 +157,7 @@ def stream_for(app: Flask, store: Store, **kw: Any) -> Iterator[str]:
     sources = app.extensions[live.EXTENSION]
     options = {"block_ms": 50, "heartbeat": 60.0, "debounce": 0.0, "lifetime": 5.0} | kw
     return iter(live.SnapshotStream(
-        lambda event_id: live.snapshot(deps, sources.broker, event_id), store.dashboard,
+        lambda event_id: live.snapshot(deps, sources.broker, event_id), store.feed,
         **options))
 
 
@@ -207,7 +172,7 @@ def test_the_stream_sends_a_snapshot_then_a_new_one_after_a_routing_event(
     away(fake_store, "alex", "blake")
     case_id, _ = routed_case(fake_store, settings, "watford", now=clock())
     event_id, snap = snapshot_of(next(stream))
-    assert event_id == fake_store.dashboard.latest_event_id()
+    assert event_id == fake_store.feed.latest_event_id()
     watford = next(d for d in snap["districts"] if d["district"] == "watford")
     assert watford["waiting"]["2"]["count"] == 1
     assert snap["force"]["waiting_total"] == 1
@@ -220,18 +185,18 @@ def test_the_stream_sends_a_snapshot_then_a_new_one_after_a_routing_event(
 
 
 def test_the_stream_resumes_after_the_last_event_id(app, fake_store, settings, staff, clock):
-    seen = fake_store.dashboard.latest_event_id()
+    seen = fake_store.feed.latest_event_id()
     routed_case(fake_store, settings, "watford", now=clock())
     stream = stream_for(app, fake_store, last_event_id=seen)
     next(stream)                      # the snapshot on connecting
     event_id, _ = snapshot_of(next(stream))   # then one for what happened meanwhile
-    assert event_id == fake_store.dashboard.latest_event_id()
+    assert event_id == fake_store.feed.latest_event_id()
 
 
 def test_the_stream_ignores_case_views_sends_heartbeats_and_ends(app, fake_store, offered):
     stream = stream_for(app, fake_store, heartbeat=0.05, lifetime=0.5)
     next(stream)
-    fake_store.reads.record_view(offered, by="sam", now=time.time())
+    fake_store.audit.record_view(offered, by="sam", now=time.time())
     *beats, last = list(stream)
     assert beats and all(chunk == ": heartbeat\n\n" for chunk in beats)
     assert last == "event: bye\ndata: {}\n\n"     # a planned end: the browser reconnects
@@ -252,7 +217,7 @@ def test_a_burst_of_events_brings_one_snapshot_of_the_newest(app, fake_store):
     for i in range(live.BATCH + 20):
         fake_store.redis.xadd(fake_store.keys.events, {"type": "CaseReceived", "n": str(i)})
     event_id, _ = snapshot_of(next(stream))
-    assert event_id == fake_store.dashboard.latest_event_id()
+    assert event_id == fake_store.feed.latest_event_id()
 
 
 def test_snapshots_carry_no_personal_data(app, fake_store, settings, staff, clock):
@@ -289,15 +254,15 @@ def test_the_stream_endpoint_answers_with_server_sent_events(app, sam, fake_stor
 def test_open_dashboards_share_one_snapshot_per_change(app, fake_store, offered):
     deps = app.extensions["liaison_console"]
     sources = app.extensions[live.EXTENSION]
-    event_id = fake_store.dashboard.latest_event_id()
+    event_id = fake_store.feed.latest_event_id()
     first = sources.snapshot(deps, event_id)
     assert sources.snapshot(deps, event_id) is first
-    fake_store.reads.record_view(offered, by="sam", now=time.time())
-    assert sources.snapshot(deps, fake_store.dashboard.latest_event_id()) is not first
+    fake_store.audit.record_view(offered, by="sam", now=time.time())
+    assert sources.snapshot(deps, fake_store.feed.latest_event_id()) is not first
 
 
 def test_the_stream_reads_on_its_own_client(fake_store):
-    board = DashboardRepository(fake_store.redis, fake_store.keys, events_maxlen=1000)
+    board = EventFeed(fake_store.redis, fake_store.keys)
     assert board.events_after("0-0", block_ms=10) == []
     fake_store.redis.xadd(fake_store.keys.events, {"type": "CaseReceived"})
     [(event_id, kind)] = board.events_after("0-0", block_ms=10)
@@ -367,10 +332,10 @@ def test_a_supervisor_sets_an_officers_availability(sam, fake_store):
 def test_a_supervisor_acknowledges_an_alert_by_name(sam, fake_store, settings, staff, clock):
     away(fake_store, "alex", "blake")
     routed_case(fake_store, settings, "watford", emergency=True, now=clock())
-    [alert] = fake_store.reads.open_alerts()
+    [alert] = fake_store.alerts.open()
     resp = post(sam, f"/dashboard/alerts/{alert['id']}/acknowledge")
     assert resp.status_code == 302
-    assert fake_store.reads.alert(alert["id"])["acknowledged_by"] == "sam"
+    assert fake_store.alerts.get(alert["id"])["acknowledged_by"] == "sam"
     [ack] = events_of(fake_store, "AlertAcknowledged")
     assert (ack["alert_id"], ack["by"]) == (alert["id"], "sam")
     post(sam, f"/dashboard/alerts/{alert['id']}/acknowledge")   # again: a message

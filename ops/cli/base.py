@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from shared.bootstrap import make_store
 from shared.config import ConfigError, Settings
 from shared.domain.officers import Availability, Officer, Role
-from shared.domain.weekly import WEEKDAYS
 from shared.geography import Force, GeographyError, load_force
 from shared.sealing import new_key
-from shared.store import Store, StoreUnavailable, redis_client
+from shared.store import Store, StoreUnavailable
 
 T = TypeVar("T")
 ROLES = [r.value for r in Role]
@@ -45,8 +45,7 @@ class Runtime:
     def get_store(self) -> Store:
         if self.store is None:
             s = self.get_settings()
-            self.store = Store(redis_client(s.redis_url), prefix=s.key_prefix,
-                               events_maxlen=s.events_maxlen)
+            self.store = make_store(s)
         return self.store
 
     @property
@@ -93,7 +92,7 @@ def _rt(ctx: click.Context) -> Runtime:
     return ctx.ensure_object(Runtime)
 
 
-# option callbacks: shared.seed's checks, reported against the option that was given
+# option callbacks: shared.domain.officer_checks, reported against the option that was given
 
 def _checked(check: Callable[[Any], T]) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -136,18 +135,6 @@ def keys() -> None:
 
 
 # helpers
-
-def days_text(days: Sequence[str]) -> str:
-    """('mon', 'tue', 'wed', 'fri') -> 'mon-wed,fri'."""
-    runs: list[list[int]] = []
-    for i in sorted(WEEKDAYS.index(d) for d in days):
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return ",".join(WEEKDAYS[r[0]] + (f"-{WEEKDAYS[r[-1]]}" if len(r) > 1 else "")
-                    for r in runs)
-
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     rows = [list(headers)] + [list(r) for r in rows]

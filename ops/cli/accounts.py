@@ -5,8 +5,8 @@ import sys
 
 import click
 
+from ops.cli.base import _checked, _officer, _rt, _table, main
 from shared import passwords
-from shared.cli.base import _checked, _officer, _rt, _table, main
 from shared.store.accounts import Account, AccountError
 
 

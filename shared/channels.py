@@ -22,7 +22,7 @@ from email.utils import formatdate, make_msgid
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from services.notifier.templates import Message
+from shared.domain.notifications import Message
 from shared.store.notifications import NotificationRepository
 
 TIMEOUT = 10.0

@@ -34,8 +34,8 @@ from honcho.colour import get_colours
 from honcho.environ import parse_procfile
 from honcho.printer import Message, Printer
 
+from ops.devredis import die_with_parent
 from shared.config import child_environment
-from shared.devredis import die_with_parent
 
 NAME = "liaison"  # the prefix of the supervisor's own lines
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

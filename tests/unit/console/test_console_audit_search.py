@@ -4,61 +4,24 @@ console — with every search audited, found or not."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.console.app import create_app
-from shared.config import Settings
 from shared.domain.officers import Role
 from shared.store import Store
-from tests.fakes import FakePublisher
-from tests.support.cases import add_staff, routed_case
-from tests.support.console import signed_in, use_cheap_hashing
-from tests.support.world import Clock
+from tests.support.cases import add_staff
+from tests.support.console import Staff, signed_in
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 UNKNOWN_CASE = "0" * 32
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(time.time())
-
-
-@pytest.fixture
-def app(settings: Settings, fake_store: Store, publisher: FakePublisher, clock: Clock,
-        monkeypatch: pytest.MonkeyPatch) -> Flask:
-    use_cheap_hashing(monkeypatch)
-    return create_app(settings, store=fake_store, publisher=publisher, clock=clock)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
-
-
-@pytest.fixture
-def tokens(fake_store: Store) -> dict[str, dict[str, str]]:
-    return {"alex": bearer(add_staff(fake_store, "alex", "watford")),
-            "blake": bearer(add_staff(fake_store, "blake", "stevenage")),
-            "sam": bearer(add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR))}
-
-
-@pytest.fixture
-def offered(fake_store: Store, settings: Settings, tokens: dict[str, dict[str, str]],
-            clock: Clock) -> str:
-    """A Watford case offered to Alex."""
-    case_id, result = routed_case(fake_store, settings, "watford", now=clock())
-    assert result.officer_id == "alex"
-    return case_id
+def tokens(staff: Staff) -> dict[str, dict[str, str]]:
+    """The staff's bearer headers by name."""
+    return {"alex": staff.alex, "blake": staff.blake, "sam": staff.sam}
 
 
 def audit(store: Store, kind: str) -> list[dict[str, str]]:
