@@ -16,16 +16,25 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-# README.md is the project's `readme` in pyproject.toml, so the build needs it.
-COPY pyproject.toml README.md ./
-COPY shared ./shared
-COPY services ./services
-COPY ops ./ops
 
+# 1. The dependencies, in a layer of their own: it is rebuilt only when pyproject.toml
+#    changes, not on every edit of the source. Only [project] dependencies (all pinned):
+#    no [project.optional-dependencies] dev tools (pytest, ruff, mypy...) reach the image.
 # Flower (the Celery monitor) is not a project dependency: it lives in the image only,
 # pinned here, for the `flower` service in docker-compose.yml.
 ARG FLOWER_VERSION=2.2.0
-RUN pip install --no-cache-dir . "flower==${FLOWER_VERSION}"
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt "flower==${FLOWER_VERSION}"
+
+# 2. The project itself, without touching the dependencies installed above.
+# README.md is the project's `readme` in pyproject.toml, so the build needs it.
+COPY README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY ops ./ops
+RUN pip install --no-cache-dir --no-deps . \
+    && pip check
 
 # ---- runtime: no sources, no build context, non-root ------------------------------------------
 FROM ${PYTHON_IMAGE}

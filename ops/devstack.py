@@ -2,7 +2,12 @@
 
 The services are the Procfile's lines, supervised by `ops.devsupervisor`: one that dies
 is restarted (with back-off) while the rest keep running. Ctrl-C (or SIGTERM) stops the
-services, then Redis (which flushes its AOF); a second run reuses the data under var/.
+services, then Redis (which flushes its AOF), and the launcher exits 0 (so `make run` ends
+without an error line); a second run reuses the data under var/.
+
+The embedded Redis's URL is recorded in var/redis/url (mode 0600): in development, with
+LIAISON_REDIS_URL unset, `Settings` default to it, so `liaison ...` in another terminal finds
+the running stack (shared/config.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from ops.devredis import EmbeddedRedis
 from ops.devsupervisor import Supervisor, load_procfile
 from ops.seed import seed_demo
 from shared.bootstrap import make_store
-from shared.config import ConfigError, Settings, child_environment
+from shared.config import DEV_REDIS_URL_FILE, ConfigError, Settings, child_environment
+from shared.store import Store
 
 
 def main() -> int:
@@ -33,9 +39,9 @@ def main() -> int:
         signal.signal(signum, signal.default_int_handler)
     try:
         return _run(settings, env)
-    except KeyboardInterrupt:
-        print("liaison: interrupted while starting", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C before the supervisor took over: stopped all the same
+        print("liaison: interrupted while starting; stopped", file=sys.stderr)
+        return 0
 
 
 def _run(settings: Settings, env: dict[str, str]) -> int:
@@ -48,11 +54,13 @@ def _run(settings: Settings, env: dict[str, str]) -> int:
             print(f"liaison: could not start the embedded Redis: {exc}", file=sys.stderr)
             return 1
         env["LIAISON_REDIS_URL"] = embedded.url
+    record_redis_url(settings.var_dir, embedded.url if embedded is not None else None)
     redis_url = env["LIAISON_REDIS_URL"]
     try:
         stack = Settings.from_env(env)  # the settings the services will run with
-        summary = seed_demo(make_store(stack), stack)
-        _banner(settings, redis_url, embedded is not None, summary)
+        store = make_store(stack)
+        summary = seed_demo(store, stack)
+        _banner(settings, redis_url, embedded is not None, summary, _logins_hint(store, summary))
         return _run_services(env, settings)
     finally:
         if embedded is not None:
@@ -73,6 +81,43 @@ def _run_services(env: dict[str, str], settings: Settings) -> int:
     return Supervisor(load_procfile(procfile), env=env, cwd=procfile.parent).run()
 
 
+def record_redis_url(var_dir: Path, url: str | None) -> None:
+    """Write the embedded Redis's URL where development settings look for it (mode 0600,
+    replaced atomically); with an external Redis (None), remove any stale one."""
+    path = var_dir / DEV_REDIS_URL_FILE
+    if url is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(url + "\n")
+    os.replace(partial, path)
+
+
+def cli_path() -> str:
+    """How to run the `liaison` command: .venv/bin/liaison from the project directory."""
+    script = Path(sys.executable).parent / "liaison"
+    if not script.exists():
+        return "liaison"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def _logins_hint(store: Store, summary: str) -> str:
+    """The banner's console-login line when seeding printed no passwords (every run after
+    the first): who has a login and how to give them a new password."""
+    if "Console logins" in summary:
+        return ""
+    names = ", ".join(a.username for a in store.accounts.all()) or "none yet"
+    return (f"    Console logins  {names} (passwords are shown on the first run only;\n"
+            f"                    a new one: {cli_path()} accounts reset-password NAME)\n")
+
+
 def _mail_sink_port(settings: Settings) -> int:
     """The sink listens where the notifier sends: LIAISON_SMTP_URL's port when it is local."""
     url = urlparse(settings.smtp_url)
@@ -80,7 +125,8 @@ def _mail_sink_port(settings: Settings) -> int:
     return url.port if local and url.port else 8025
 
 
-def _banner(settings: Settings, redis_url: str, embedded: bool, summary: str) -> None:
+def _banner(settings: Settings, redis_url: str, embedded: bool, summary: str,
+            logins: str = "") -> None:
     where = "embedded, AOF on, data in " + str(settings.var_dir / "redis") if embedded \
         else "external"
     print(f"""
@@ -91,7 +137,7 @@ def _banner(settings: Settings, redis_url: str, embedded: bool, summary: str) ->
     Staff console   http://{settings.host}:{settings.console_port}/
     Redis           {redis_url}  ({where})
     Demo data       {summary}
-""", flush=True)
+{logins}""", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "test", "production")
 DEV_SECRETS_FILE = "secrets.json"
+# Under the var dir: the URL of the embedded Redis that `make run` started last (mode 0600);
+# in development, with LIAISON_REDIS_URL unset, settings default to it (the CLI finds it).
+DEV_REDIS_URL_FILE = "redis/url"
 
 
 class ConfigError(ValueError):
@@ -103,7 +106,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate every `LIAISON_*` variable; raise ConfigError naming bad ones."""
         env = dict(os.environ if environ is None else environ)
-        errors: list[str] = []
+        errors: list[str] = _read_secret_files(env)
         values: dict[str, Any] = {}
         for f in fields(cls):
             var = "LIAISON_" + f.name.upper()
@@ -114,6 +117,10 @@ class Settings:
                 values[f.name] = parser(env[var])
             except ValueError as exc:
                 errors.append(f"{var}: {exc}")
+        if "redis_url" not in values and values.get("env", cls.env) == "development":
+            recorded = recorded_dev_redis_url(values.get("var_dir", cls.var_dir))
+            if recorded:
+                values["redis_url"] = recorded
         settings = cls(**values)
         errors += settings._problems()
         if errors:  # nothing is written (no dev secrets file) while any value is bad
@@ -186,15 +193,56 @@ class Settings:
             if not self.secret_key or self.secret_key in _KNOWN_DEFAULT_SECRETS \
                     or len(self.secret_key) < 32 or len(set(self.secret_key)) < 10:
                 errors.append("LIAISON_SECRET_KEY: production needs a random secret of "
-                              "32+ varied characters, not a default")
+                              "32+ varied characters, not a default (or the file "
+                              "LIAISON_SECRET_KEY_FILE names)")
             if not self.sealing_keys:
-                errors.append("LIAISON_SEALING_KEYS: production needs at least one sealing key")
+                errors.append("LIAISON_SEALING_KEYS: production needs at least one sealing key "
+                              "(or the file LIAISON_SEALING_KEYS_FILE names)")
         if self.production and self.debug:
             errors.append("LIAISON_DEBUG: debug must be off in production")
         return errors
 
 
+def recorded_dev_redis_url(var_dir: Path) -> str:
+    """The embedded Redis URL `make run` recorded under `var_dir` ('' if none or unusable)."""
+    try:
+        text = (Path(var_dir) / DEV_REDIS_URL_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text if urlparse(text).scheme in ("redis", "rediss", "unix") else ""
+
+
 _KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "development"}
+
+# Secrets that may come from a file instead (Docker and Kubernetes secrets): LIAISON_X_FILE
+# names a file whose contents are LIAISON_X's value.
+FILE_VARIABLES = ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS", "LIAISON_WEBHOOK_SECRET")
+
+
+def _read_secret_files(env: dict[str, str]) -> list[str]:
+    """Set each LIAISON_X from the file LIAISON_X_FILE names (its contents, the trailing
+    newline stripped); return the problems: both set, a file unreadable or empty."""
+    errors: list[str] = []
+    for var in FILE_VARIABLES:
+        path = env.get(f"{var}_FILE", "")
+        if not path:
+            continue
+        if env.get(var, ""):
+            errors.append(f"{var} and {var}_FILE are both set: set one or the other")
+            continue
+        try:
+            value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            errors.append(f"{var}_FILE: cannot read {path}: {exc.strerror or exc}")
+            continue
+        except UnicodeDecodeError:
+            errors.append(f"{var}_FILE: {path} is not UTF-8 text")
+            continue
+        if not value.strip():
+            errors.append(f"{var}_FILE: {path} is empty")
+            continue
+        env[var] = value
+    return errors
 
 
 def _bool(text: str) -> bool:

@@ -1,24 +1,37 @@
-"""Prometheus metrics for the web apps: `install_metrics(app, store, service=...)`.
+"""Prometheus metrics for the web apps: `install_metrics(app, service=..., state=...)`.
 
-Two kinds of numbers, both on `GET /metrics` (Prometheus text format, or OpenMetrics when
-the scraper asks for it):
+Two kinds of numbers on `GET /metrics` (Prometheus text format, or OpenMetrics when the
+scraper asks for it), and each family comes from one service only:
 
-* Request metrics, counted in each process by before/after-request hooks:
-  `liaison_http_requests_total{service,method,endpoint,status}` and
+* Request metrics, on intake and console, counted in each process by before/after-request
+  hooks: `liaison_http_requests_total{service,method,endpoint,status}` and
   `liaison_http_request_duration_seconds{service,endpoint}`. `endpoint` is the URL rule
   (`/api/v1/reports`, `unmatched` for 404s), never the raw path; `/metrics`, `/healthz` and
   `/readyz` are not counted.
-* The state of the work, read from Redis at scrape time by `StateCollector` (through
-  `store.stats`), so every process reports the same truth and nothing is counted in workers.
-  The result is cached for `CACHE_SECONDS`; when Redis does not answer, `/metrics` still
-  answers with the request metrics and `liaison_redis_up 0`. Both intake and console report
-  these, so dashboards aggregate them with `max`, not `sum`. Gauges:
-  `liaison_cases_open{state,district}`, `liaison_cases_waiting{district,priority}`,
-  `liaison_cases_oldest_wait_seconds{district,priority}`, and from the last 24 h of the
-  `events` stream `liaison_offers_last_24h{outcome}`, `liaison_notifications_last_24h
-  {outcome,kind}` (kind, not channel: the notifier's events do not name the channel),
-  `liaison_cases_received_last_24h{district}`, `liaison_cases_closed_last_24h{district}`;
-  plus `liaison_redis_up` and `liaison_stats_truncated{source}` (a bounded read was cut short).
+* The state of the work, on the console only (the staff and operations side; intake
+  passes no `state`), read from Redis at scrape time by `StateCollector` so that every
+  process reports the same truth and nothing is counted in workers. The result is cached
+  for `CACHE_SECONDS`; when Redis does not answer, `/metrics` still answers with the
+  request metrics and `liaison_redis_up 0` (`liaison_broker_up 0` for the broker).
+  - gauges of now: `liaison_cases_open{state,district}`, `liaison_cases_waiting{district,
+    priority}`, `liaison_cases_oldest_wait_seconds{district,priority}`;
+  - counters that outlive every restart, from the `counters` hash each event is counted in
+    (shared/store/counters.py): `liaison_cases_received_total{kind,priority}`,
+    `liaison_cases_offered_total`, `liaison_offers_total{outcome}`,
+    `liaison_cases_closed_total{priority}`, `liaison_notifications_total{kind,outcome}`
+    (kind, not channel: a notification's outcome is recorded once, for all its channels),
+    `liaison_dead_letters_total{kind}`;
+  - Celery's queues in the broker's Redis (shared/broker_queues.py), for each queue of
+    `shared.messaging`: `liaison_queue_messages_ready{queue}`,
+    `liaison_queue_messages_unacked{queue}` (kombu's one `unacked` hash, told apart by
+    each message's routing key) and their sum `liaison_queue_messages{queue}`;
+  - signs of life, as Unix times (Prometheus' advice: a timestamp, not an age):
+    `liaison_worker_last_seen_timestamp_seconds{worker}` (the newest event only that kind
+    of worker writes, within the last hour; no sample when none) and
+    `liaison_timers_earliest_due_timestamp_seconds` (the sweeper's earliest timer; one
+    long past due means no sweeper runs; no sample when no timer is set);
+  - `liaison_redis_up`, `liaison_broker_up` and `liaison_stats_truncated{source}` (a
+    bounded read was cut short: the numbers are too low).
 
 Scraping gunicorn (several worker processes): set `PROMETHEUS_MULTIPROC_DIR` to an empty
 directory, one per service (intake and console apart, or each reports the other's requests
@@ -37,9 +50,10 @@ when trusted proxies are set) and is a 404 for anyone else, except in the test e
 A reverse proxy on the same host makes every request look local, so the proxy must not pass
 `/metrics` through (nginx: `location = /metrics { return 404; }`); scrape the app's port.
 
-Labels carry only district codes, priority names, case states, notification kinds, outcomes,
-URL rules, HTTP methods and status codes — never anything a person typed. Every label value
-from Redis passes `safe_label`, so a stray value becomes `other`.
+Labels carry only district codes, priority names, case states and kinds, notification
+kinds, outcomes, queue and worker names, URL rules, HTTP methods and status codes — never
+anything a person typed. Every label value from Redis passes `safe_label`, so a stray
+value becomes `other`.
 """
 
 from __future__ import annotations
@@ -49,35 +63,41 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask, Response, abort, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from shared.domain.model import Priority
+from shared.broker_queues import BrokerQueues, QueueDepths, broker_client
+from shared.domain.model import CaseKind, Priority
 from shared.domain.notifications import Kind
 from shared.domain.routing import FORCE_WIDE
+from shared.messaging import TASK_QUEUES
 from shared.store import Store, StoreUnavailable
+from shared.store.counters import NOTIFICATION_OUTCOMES, OFFER_OUTCOMES, Totals
 from shared.store.stats import OPEN_STATES, Snapshot
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 logger = logging.getLogger(__name__)
 
 EXTENSION = "liaison_metrics"
 CACHE_SECONDS = 5.0
-WINDOW_SECONDS = 24 * 3600
 UNTRACKED = frozenset({"/metrics", "/healthz", "/readyz"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-OFFER_OUTCOMES = ("offered", "accepted", "declined", "expired", "withdrawn")
-NOTIFICATION_OUTCOMES = ("sent", "skipped", "failed", "dead_lettered")
+QUEUES = tuple(dict.fromkeys(TASK_QUEUES.values()))  # route, notify, sweep: the contract's
+DEAD_LETTER_KINDS = ("case", "notification")
 _SAFE = re.compile(r"[a-z0-9][a-z0-9_]{0,39}\Z")
 # Loopback, RFC 1918 and IPv6 unique-local: where a Prometheus server scrapes from.
 INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
@@ -114,15 +134,16 @@ class RequestMetrics:
 
 
 class StateCollector(Collector):
-    """Cases, queues, offers and notifications from Redis, read at most every few seconds."""
+    """Cases, counters, signs of life and Celery queues from Redis, read at most every few
+    seconds. `broker`: the Celery broker's queues (None: no queue metrics)."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
-                 cache_seconds: float = CACHE_SECONDS,
-                 window_seconds: float = WINDOW_SECONDS) -> None:
+    def __init__(self, store: Store, *, broker: BrokerQueues | None = None,
+                 clock: Callable[[], float] = time.time,
+                 cache_seconds: float = CACHE_SECONDS) -> None:
         self._store = store
+        self._broker = broker
         self._clock = clock
         self._cache_seconds = cache_seconds
-        self._window = window_seconds
         self._lock = threading.Lock()  # one read at a time; concurrent scrapes share it
         self._cached: list[Metric] = []
         self._expires = 0.0
@@ -135,27 +156,56 @@ class StateCollector(Collector):
             return list(self._cached)
 
     def _read(self) -> list[Metric]:
-        up = GaugeMetricFamily("liaison_redis_up", "1 when Redis answered the last stats read.")
-        try:
-            snapshot = self._store.stats.snapshot(now=self._clock(),
-                                                  window_seconds=self._window)
-        except StoreUnavailable:
-            logger.warning("metrics: redis unavailable")
-            up.add_metric([], 0)
-            return [up]
-        except redis.RedisError as exc:
-            logger.error("metrics: stats read failed", extra={"error": type(exc).__name__})
-            up.add_metric([], 1)
-            return [up]
-        up.add_metric([], 1)
-        return [up, *state_families(snapshot)]
+        truncated: dict[str, bool] = {}
+        found: list[Metric] = []
+        snapshot = _attempt("redis", self._store.stats.snapshot, now=self._clock())
+        found.append(_up("liaison_redis_up", "1 when the store's Redis answered the last read.",
+                         snapshot is not False))
+        if isinstance(snapshot, Snapshot):
+            found += state_families(snapshot)
+            truncated["cases"] = snapshot.cases.truncated
+        if self._broker is not None:
+            depths = _attempt("broker", self._broker.read, QUEUES)
+            found.append(_up("liaison_broker_up",
+                             "1 when the Celery broker's Redis answered the last read.",
+                             depths is not False))
+            if isinstance(depths, QueueDepths):
+                found += queue_families(depths)
+                truncated["unacked"] = depths.truncated
+        if truncated:
+            family = GaugeMetricFamily(
+                "liaison_stats_truncated",
+                "1 when a bounded read was cut short (numbers are too low).", labels=["source"])
+            for source, cut in sorted(truncated.items()):
+                family.add_metric([source], int(cut))
+            found.append(family)
+        return found
+
+
+def _attempt(what: str, read: Callable[..., object], *args: object,
+             **kwargs: object) -> object:
+    """The read's result; False when Redis did not answer; None when it answered an error."""
+    try:
+        return read(*args, **kwargs)
+    except StoreUnavailable as exc:
+        logger.warning("metrics: redis unavailable", extra={"source": what, "error": str(exc)})
+        return False
+    except redis.RedisError as exc:
+        logger.error("metrics: stats read failed",
+                     extra={"source": what, "error": type(exc).__name__})
+        return None
+
+
+def _up(name: str, documentation: str, up: bool) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], int(up))
+    return family
 
 
 def state_families(snap: Snapshot) -> list[Metric]:
-    """The snapshot as gauges, with a zero for every known district, priority and outcome."""
+    """The snapshot as metrics, with a zero for every known district, priority and outcome."""
     districts = sorted({*map(safe_label, snap.districts), FORCE_WIDE})
     priorities = [p.label for p in Priority]
-    hours = int(snap.events.window_seconds // 3600)
 
     open_cases = GaugeMetricFamily("liaison_cases_open", "Open cases by state and district.",
                                    labels=["state", "district"])
@@ -177,44 +227,82 @@ def state_families(snap: Snapshot) -> list[Metric]:
     _add(waiting, counts, {})
     _add(oldest, ages, {})
 
-    window = f"in the last {hours} h of the events stream"
-    offers = GaugeMetricFamily(f"liaison_offers_last_{hours}h", f"Offers by outcome {window}.",
-                               labels=["outcome"])
-    _add(offers, {(o,): 0 for o in OFFER_OUTCOMES},
-         {(safe_label(o),): n for o, n in snap.events.offers.items()})
-
-    notes = GaugeMetricFamily(
-        f"liaison_notifications_last_{hours}h",
-        f"Notification outcomes by kind {window} (the events carry the kind, not the channel).",
-        labels=["outcome", "kind"])
-    _add(notes, {(o, k.value): 0 for o in NOTIFICATION_OUTCOMES for k in Kind},
-         {(safe_label(o), safe_label(k)): n for (o, k), n in snap.events.notifications.items()})
-
-    received = GaugeMetricFamily(f"liaison_cases_received_last_{hours}h",
-                                 f"Cases received by district {window}.", labels=["district"])
-    closed = GaugeMetricFamily(f"liaison_cases_closed_last_{hours}h",
-                               f"Cases closed by district {window}.", labels=["district"])
-    for family, counter in ((received, snap.events.received), (closed, snap.events.closed)):
-        _add(family, {(d,): 0 for d in districts},
-             {(safe_label(d),): n for d, n in counter.items()})
-
-    truncated = GaugeMetricFamily(
-        "liaison_stats_truncated", "1 when a bounded read was cut short (numbers are too low).",
-        labels=["source"])
-    truncated.add_metric(["cases"], int(snap.cases.truncated))
-    truncated.add_metric(["events"], int(snap.events.truncated))
-    return [open_cases, waiting, oldest, offers, notes, received, closed, truncated]
+    seen = GaugeMetricFamily(
+        "liaison_worker_last_seen_timestamp_seconds",
+        "When each kind of worker last wrote an event only it writes (within the last hour).",
+        labels=["worker"])
+    for worker, at in sorted(snap.last_signs.items()):
+        if at is not None:
+            seen.add_metric([safe_label(worker)], at)
+    due = GaugeMetricFamily("liaison_timers_earliest_due_timestamp_seconds",
+                            "The earliest due time among the sweeper's timers (offer "
+                            "deadlines, outboxes, rota changes).")
+    if snap.earliest_due is not None:
+        due.add_metric([], snap.earliest_due)
+    return [open_cases, waiting, oldest, *counter_families(snap.totals), seen, due]
 
 
-def _priority(value: int) -> str:
+def counter_families(totals: Totals) -> list[Metric]:
+    """The running totals as counters, zero for every known label value."""
+    priorities = [p.label for p in Priority]
+    received = CounterMetricFamily("liaison_cases_received", "Cases received.",
+                                   labels=["kind", "priority"])
+    _add(received, {(k.value, p): 0 for k in CaseKind for p in priorities},
+         {(safe_label(k), _priority(p)): n for (k, p), n in totals.received.items()})
+    offered = CounterMetricFamily(
+        "liaison_cases_offered", "Offers made to officers (by routing, or a supervisor's "
+        "reassignment).")
+    offered.add_metric([], totals.offered)
+    offers = CounterMetricFamily("liaison_offers", "How offers ended, by outcome.",
+                                 labels=["outcome"])
+    _add(offers, {(o,): 0 for o in OFFER_OUTCOMES.values()},
+         {(safe_label(o),): n for o, n in totals.offers.items()})
+    closed = CounterMetricFamily("liaison_cases_closed", "Cases closed, by priority.",
+                                 labels=["priority"])
+    _add(closed, {(p,): 0 for p in priorities},
+         {(_priority(p),): n for p, n in totals.closed.items()})
+    notes = CounterMetricFamily(
+        "liaison_notifications", "Notification outcomes by kind (failed: an attempt failed "
+        "and is retried; dead_lettered: given up).", labels=["kind", "outcome"])
+    _add(notes, {(k.value, o): 0 for k in Kind for o in NOTIFICATION_OUTCOMES.values()},
+         {(safe_label(k), safe_label(o)): n for (k, o), n in totals.notifications.items()})
+    dead = CounterMetricFamily("liaison_dead_letters",
+                               "Work given up on after its last attempt: cases routing could "
+                               "not place, notifications that could not be delivered.",
+                               labels=["kind"])
+    _add(dead, {(k,): 0 for k in DEAD_LETTER_KINDS},
+         {(safe_label(k),): n for k, n in totals.dead_letters.items()})
+    return [received, offered, offers, closed, notes, dead]
+
+
+def queue_families(depths: QueueDepths) -> list[Metric]:
+    """Each Celery queue's ready and unacked messages, and their sum."""
+    ready = GaugeMetricFamily("liaison_queue_messages_ready",
+                              "Messages in a Celery queue waiting for a worker.",
+                              labels=["queue"])
+    unacked = GaugeMetricFamily("liaison_queue_messages_unacked",
+                                "Messages a worker has taken from the queue and not yet "
+                                "acknowledged.", labels=["queue"])
+    total = GaugeMetricFamily("liaison_queue_messages",
+                              "Messages in a Celery queue, ready and unacked.",
+                              labels=["queue"])
+    for queue in sorted(depths.ready):
+        taken = depths.unacked.get(queue, 0)
+        ready.add_metric([queue], depths.ready[queue])
+        unacked.add_metric([queue], taken)
+        total.add_metric([queue], depths.ready[queue] + taken)
+    return [total, ready, unacked]
+
+
+def _priority(value: int | str) -> str:
     try:
-        return Priority(value).label
+        return Priority(int(value)).label
     except ValueError:
         return "other"
 
 
-def _add(family: GaugeMetricFamily, zeros: dict[tuple[str, ...], float],
-         found: dict[tuple[str, ...], float]) -> None:
+def _add(family: GaugeMetricFamily | CounterMetricFamily,
+         zeros: Mapping[tuple[str, ...], float], found: Mapping[tuple[str, ...], float]) -> None:
     """Add every series: known ones (zero if absent) and any others found, summed by labels."""
     totals = dict(zeros)
     for labels, value in found.items():
@@ -223,24 +311,32 @@ def _add(family: GaugeMetricFamily, zeros: dict[tuple[str, ...], float],
         family.add_metric(list(labels), totals[labels])
 
 
-def install_metrics(app: Flask, store: Store, *, service: str,
-                    clock: Callable[[], float] = time.time) -> None:
-    """Count the app's requests and serve `/metrics` (request and Redis-derived metrics)."""
+def state_collector(deps: Deps) -> StateCollector:
+    """The console's collector: the store, and the Celery queues when the broker is Redis."""
+    client = broker_client(deps.settings, deps.store.redis)
+    return StateCollector(deps.store, clock=deps.clock,
+                          broker=BrokerQueues(client) if client is not None else None)
+
+
+def install_metrics(app: Flask, *, service: str, state: Collector | None = None) -> None:
+    """Count the app's requests and serve `/metrics`: the request metrics, and the state
+    of the work when `state` is given (one service only, so no family is reported twice)."""
     multiprocess = multiprocess_mode()
     registry = None if multiprocess else CollectorRegistry()
     metrics = RequestMetrics(service, registry)
-    state = StateCollector(store, clock=clock)
     if registry is not None:
         for make in (ProcessCollector, PlatformCollector, GCCollector):
             make(registry=registry)
-        registry.register(state)
+        if state is not None:
+            registry.register(state)
 
     def scrape_registry() -> CollectorRegistry:
         if registry is not None:
             return registry
         merged = CollectorRegistry()  # fresh per scrape, as prometheus-client requires
         MultiProcessCollector(merged)
-        merged.register(state)
+        if state is not None:
+            merged.register(state)
         return merged
 
     def start() -> None:

@@ -19,7 +19,7 @@ from shared.config import Settings
 from shared.domain.officers import Role
 from shared.jsonapi import Api
 from shared.messaging import Publisher
-from shared.metrics import install_metrics
+from shared.metrics import install_metrics, state_collector
 from shared.observability import configure_logging
 from shared.store import Store, StoreUnavailable
 from shared.web import SafeJSONProvider, harden
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     api_ext.register_blueprint(api.blp)
     CSRFProtect(app).exempt(api.blp)  # bearer tokens, no cookies: nothing for a site to forge
     _register_pages(app, store)
-    install_metrics(app, store, service="console")
+    install_metrics(app, service="console", state=state_collector(deps))
     for part in (display, login, web_officer, web_supervisor, web_admin):
         part.register(app)
     harden(app, settings, who=lambda: g.staff.id if g.get("staff") else "")
@@ -97,8 +97,11 @@ def _register_pages(app: Flask, store: Store) -> None:
 
     @app.get("/readyz")
     def readyz() -> tuple[dict[str, str], int]:
+        """Ready when Redis takes a write (a tiny SET with a TTL), not merely answers PING:
+        out of memory or read-only, no sign-in or case action could be saved."""
         try:
-            store.ping()
-        except StoreUnavailable:
-            return {"status": "unavailable", "redis": "unreachable"}, 503
+            store.writable()
+        except StoreUnavailable as exc:
+            logger.warning("not ready: store unavailable", extra={"error": str(exc)})
+            return {"status": "unavailable", "redis": exc.reason}, 503
         return {"status": "ok", "redis": "ok"}, 200

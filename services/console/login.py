@@ -69,8 +69,8 @@ ERRORS = {
     405: ("Not allowed", "This address does not take that kind of request."),
     429: ("Too many requests", "Wait a minute, then try again."),
     500: ("Something went wrong", "The error has been logged. Try again, or ask for help."),
-    503: ("The console is unavailable", "It cannot reach its database. Try again in a few "
-          "seconds."),
+    503: ("The console is unavailable", "Its database cannot be reached or is not taking "
+          "changes just now. Try again in a few seconds."),
 }
 RETRY_AFTER = {429: 60, 503: 5}
 NO_SESSION_NEEDED = frozenset({"healthz", "readyz", "prometheus_metrics", "static"})

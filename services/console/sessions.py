@@ -6,6 +6,11 @@
 * An id the server does not know is never adopted (a new one is issued), `regenerate()`
   at sign-in moves the data to a new id and deletes the old one (no fixation), and
   `destroy()` at sign-out deletes it on the server, so a copied cookie is dead too.
+* Redis unreachable or refusing writes (out of memory, read-only): a session that cannot be
+  read counts as none (pages that need one answer 503, login.py); one the request changed
+  (sign-in, sign-out, a new form token) that cannot be saved turns the answer into the
+  app's 503 for StoreUnavailable — never a 500, nor a page whose session is missing. Only
+  housekeeping (sliding the idle timeout, deleting a timed-out record) may fail quietly.
 """
 
 from __future__ import annotations
@@ -103,6 +108,23 @@ class RedisSessionInterface(SessionInterface):
         assert isinstance(session, ServerSession)
         if session.unavailable:
             return
+        try:
+            self._save(session, response)
+        except StoreUnavailable as exc:  # unreachable, or refusing writes (out of memory...)
+            session.unavailable = True
+            if not session.modified:
+                # Housekeeping only (sliding the idle timeout, deleting a timed-out record):
+                # the page stands; reading still works while Redis refuses writes.
+                logger.warning("session not refreshed: store unavailable",
+                               extra={"error": str(exc)})
+                return
+            # Sign-in, sign-out, a new form token: the page is wrong without the session
+            # behind it. Answer as the app answers StoreUnavailable (a 503 with Retry-After),
+            # not with a 500 or a page whose form or sign-in will not work.
+            logger.warning("session not saved: store unavailable", extra={"error": str(exc)})
+            _answer_instead(app, exc, response)
+
+    def _save(self, session: ServerSession, response: Response) -> None:
         now = self._clock()
         ttl = math.ceil(min(self._idle, session.created + self._absolute - now))
         if not session or ttl <= 0:
@@ -120,6 +142,31 @@ class RedisSessionInterface(SessionInterface):
         if new:
             response.set_cookie(COOKIE, sid, path="/", secure=self._secure, httponly=True,
                                 samesite="Lax")
+
+
+# Headers of the page that was rendered which must not survive on the error answer.
+_BODY_HEADERS = ("Location", "Content-Disposition", "Content-Encoding", "ETag",
+                 "Last-Modified", "Refresh")
+
+
+def _answer_instead(app: Flask, exc: StoreUnavailable, response: Response) -> None:
+    """Make `response` (already through the after_request hooks, so it keeps their security
+    headers) the app's answer to `exc`: its error handler's status, body and headers."""
+    try:
+        answer = app.make_response(app.handle_user_exception(exc))
+    except StoreUnavailable:  # no handler registered
+        answer = app.response_class("Service unavailable; try again shortly.", 503,
+                                    {"Retry-After": "5", "Content-Type": "text/plain"})
+    old = response.response
+    if not isinstance(old, list | tuple) and hasattr(old, "close"):
+        old.close()  # a stream that will never be sent
+    for name in _BODY_HEADERS:
+        response.headers.pop(name, None)
+    response.direct_passthrough = False
+    response.set_data(answer.get_data())
+    response.status_code = answer.status_code
+    for name, value in answer.headers.items():
+        response.headers[name] = value
 
 
 def regenerate(now: float) -> None:

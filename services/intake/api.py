@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared.jsonapi import RETRY_AFTER, Api, Blueprint, ErrorResponses, error_re
 from shared.schemas import CallbackSchema, ReceiptSchema, ReportSchema
 from shared.store import StoreUnavailable
 
+logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 # Schema instances, built once: webargs would build a schema (and its nested ones) per
 # request from a class. Marshmallow schemas keep no per-load state, so sharing is safe.
@@ -115,7 +117,8 @@ def _receive(kind: CaseKind, data: dict[str, Any]) -> ResponseReturnValue:
         abort(422, errors={"json": exc.messages})
     except IdempotencyConflict as exc:
         abort(409, message=str(exc))
-    except StoreUnavailable:
+    except StoreUnavailable as exc:  # unreachable, or refusing writes: nothing was stored
+        logger.warning("case not stored: store unavailable", extra={"error": str(exc)})
         abort(503, message="We could not store this just now and nothing was saved. "
                            f"Retry in {RETRY_AFTER_SECONDS} seconds with the same "
                            "Idempotency-Key.",

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     csrf.exempt(api.blp)
     views.register_error_pages(app, api_ext.handle_http_exception)
 
-    install_metrics(app, store, service="intake")
+    install_metrics(app, service="intake")  # the state of the work: the console's /metrics
     harden(app, settings, csp=lambda path: DOCS_CSP if path.startswith(DOCS) else CSP,
            cacheable=("/static/", "/api/v1/docs/assets/"))
     return app

@@ -95,10 +95,13 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
+    """Ready when Redis takes a write (a tiny SET with a TTL): a server that answers PING
+    but refuses writes (out of memory, read-only) would store no report."""
     try:
-        _deps().store.ping()
-    except StoreUnavailable:
-        return {"status": "unavailable", "redis": "unreachable"}, 503
+        _deps().store.writable()
+    except StoreUnavailable as exc:
+        logger.warning("not ready: store unavailable", extra={"error": str(exc)})
+        return {"status": "unavailable", "redis": exc.reason}, 503
     return {"status": "ok", "redis": "ok"}
 
 
@@ -119,7 +122,8 @@ def _submit(kind: CaseKind) -> ResponseReturnValue:
         fresh = form.copy()
         fresh["submission_id"] = uuid.uuid4().hex
         return _render_form(kind, fresh, problem="changed"), 409
-    except StoreUnavailable:
+    except StoreUnavailable as exc:  # unreachable, or refusing writes: nothing was stored
+        logger.warning("case not stored: store unavailable", extra={"error": str(exc)})
         return (_render_form(kind, form, problem="unavailable"), 503,
                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return render_template("confirmation.html", receipt=receipt, kind=kind.value)

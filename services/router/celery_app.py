@@ -18,3 +18,6 @@ celery_app.conf.beat_schedule = {
         "options": {"queue": SWEEP_QUEUE, "expires": settings.sweep_interval_seconds * 2},
     },
 }
+# beat's remote-control node (its compose health check) stops answering once the scheduler
+# has not ticked for this long; it ticks at least every sweep interval.
+celery_app.conf.beat_remote_control_max_tick_age = max(60, settings.sweep_interval_seconds * 4)

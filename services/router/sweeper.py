@@ -4,6 +4,8 @@ Expires offers past their deadline, applies rota changes (and rechecks officers 
 rota timer), re-publishes cases and notifications whose messages may have been lost, and
 raises SLA (accept, first contact, review) and long-wait alerts.
 Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
+A sweep that did something logs one INFO line with the counts; one that found nothing due
+logs only at DEBUG (it runs every few seconds).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class SweepReport:
     republished_notifications: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """How many of each thing this sweep did, by field name."""
+        return {name: len(items) for name, items in vars(self).items()}
+
 
 def sweep(deps: Deps) -> SweepReport:
     """One pass over every timer that is due."""
@@ -45,7 +51,18 @@ def sweep(deps: Deps) -> SweepReport:
             raise
         except Exception:  # one bad step must not stop the others
             logger.exception("sweep step failed", extra={"step": step.__name__})
+    log_report(report)
     return report
+
+
+def log_report(report: SweepReport) -> None:
+    """INFO with the counts (never ids of people) when the sweep did something, else DEBUG."""
+    done = {name: n for name, n in report.counts().items() if n}
+    if done:
+        logger.info("sweep: %s", ", ".join(f"{name} {n}" for name, n in done.items()),
+                    extra=done)
+    else:
+        logger.debug("sweep: nothing due")
 
 
 def _expire_offers(deps: Deps, now: float, report: SweepReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
 from services.router import handlers, sweeper
@@ -12,6 +13,7 @@ from shared.observability import configure_logging
 from shared.store import StoreUnavailable
 
 SWEEP_LOCK_SECONDS = 60
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -28,12 +30,17 @@ def assign_case(case_id: str) -> str:
     return handlers.assign_case(case_id, _deps()).outcome
 
 
-@celery_app.task(name=SWEEP, acks_late=True, ignore_result=True)
+@celery_app.task(name=SWEEP, acks_late=True, ignore_result=True, send_events=False)
 def sweep() -> dict[str, int]:
-    """One sweep, unless another worker is already sweeping."""
+    """One sweep, unless another worker is already sweeping.
+
+    No task events (`send_events=False`): with events on (Flower enables them) a sweep every
+    few seconds would be all that Flower's task list shows. Its work is in the logs.
+    """
     deps = _deps()
     with deps.store.exclusive("sweep", SWEEP_LOCK_SECONDS) as acquired:
         if not acquired:
+            logger.debug("sweep skipped: another worker is sweeping")
             return {}
-        report = sweeper.sweep(deps)
-    return {name: len(items) for name, items in vars(report).items()}
+        report = sweeper.sweep(deps)  # logs its counts (INFO only if it did something)
+    return report.counts()

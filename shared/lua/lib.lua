@@ -49,10 +49,40 @@ local function contains(list, value)
   return false
 end
 
--- Append an event to the capped `events` stream only (no case, or not the case's story).
+-- Running totals for /metrics, counted with the event that they count: `emit` adds 1 in
+-- the `counters` hash to "<type>" plus "|<value>" of each field listed for the type here
+-- ("?name": "1" when set, "0" when empty). shared/store/counters.py has the same table.
+local COUNTED = {
+  ["CaseReceived"] = {"kind", "priority"}, ["CaseOffered"] = {},
+  ["CaseReassigned"] = {"?to_officer"}, ["OfferAccepted"] = {}, ["OfferDeclined"] = {},
+  ["OfferExpired"] = {}, ["OfferWithdrawn"] = {}, ["CaseClosed"] = {"priority"},
+  ["CaseDeadLettered"] = {}, ["NotificationSent"] = {"kind"},
+  ["NotificationSkipped"] = {"kind"}, ["NotificationFailed"] = {"kind"},
+  ["NotificationDeadLettered"] = {"kind"},
+}
+
+local function count(fields)
+  local t = {}
+  for i = 1, #fields - 1, 2 do t[fields[i]] = fields[i + 1] end
+  local names = COUNTED[t.type]
+  if names == nil then return end
+  local parts = {t.type}
+  for _, name in ipairs(names) do
+    if string.sub(name, 1, 1) == "?" then
+      parts[#parts + 1] = (t[string.sub(name, 2)] or "") ~= "" and "1" or "0"
+    else
+      parts[#parts + 1] = t[name] or ""
+    end
+  end
+  redis.call("HINCRBY", key("counters"), table.concat(parts, "|"), 1)
+end
+
+-- Append an event to the capped `events` stream only (no case, or not the case's story),
+-- and count it.
 local function emit(fields)
   redis.call("XADD", key("events"), "MAXLEN", "~", args.events_maxlen or 100000, "*",
     unpack(fields))
+  count(fields)
 end
 
 -- Append an event to the case's own log and to the capped `events` stream.

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
 
 import redis
+from redis.exceptions import (  # type: ignore[attr-defined]  # (not in types-redis 4.6)
+    OutOfMemoryError,
+    ReadOnlyError,
+)
 
 from shared.domain.routing import FORCE_WIDE
 
@@ -16,8 +21,30 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+UNREACHABLE = "unreachable"          # no connection, a timeout, still loading its data
+OUT_OF_MEMORY = "out_of_memory"      # OOM: maxmemory reached under `noeviction`
+READ_ONLY = "read_only"              # READONLY: a replica (say, a demoted master)
+CANNOT_PERSIST = "cannot_persist"    # MISCONF: a failed save stops writes
+_SAYS = {UNREACHABLE: "unavailable", OUT_OF_MEMORY: "out of memory", READ_ONLY: "read-only",
+         CANNOT_PERSIST: "cannot persist"}
+
+
 class StoreUnavailable(Exception):
-    """Redis could not be reached or answered in time; the caller should retry later."""
+    """Redis could not be reached or answered in time, or refused to write (out of memory,
+    read-only, cannot persist): nothing was written and the caller should retry later.
+
+    `reason` says which (one of the constants above); `translate_errors`'s message names it
+    and the redis error's type ("redis out of memory: OutOfMemoryError"), never a key or a
+    value.
+    """
+
+    def __init__(self, message: str, *, reason: str = UNREACHABLE) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @classmethod
+    def because(cls, reason: str, exc: BaseException) -> StoreUnavailable:
+        return cls(f"redis {_SAYS[reason]}: {type(exc).__name__}", reason=reason)
 
 
 def redis_client(url: str, *, timeout: float = 5.0) -> redis.Redis:
@@ -32,17 +59,62 @@ def redis_client(url: str, *, timeout: float = 5.0) -> redis.Redis:
     )
 
 
+# A refusal raised inside a Lua script comes back as a plain "Error running script (call to
+# f_<sha>): @user_script:1: ... -OOM command not allowed ..." (Redis < 7); a pipeline's error
+# is prefixed "Command # <n> (<the command and its arguments>) of pipeline caused error: ".
+_PIPELINE_PREFIX = re.compile(r"^Command # \d+ \(.*\) of pipeline caused error: ", re.DOTALL)
+_SCRIPT_REFUSAL = re.compile(r"^(?:ERR )?Error running script\b.*?: -(OOM|READONLY|MISCONF)\b",
+                             re.DOTALL)
+_CODES = {"OOM": OUT_OF_MEMORY, "READONLY": READ_ONLY, "MISCONF": CANNOT_PERSIST}
+
+
+def write_refusal(exc: redis.ResponseError) -> str | None:
+    """Why Redis refused a write (OUT_OF_MEMORY, READ_ONLY, CANNOT_PERSIST), or None when
+    `exc` is some other error reply (a bug, a wrong type: not something to retry)."""
+    if isinstance(exc, OutOfMemoryError):
+        return OUT_OF_MEMORY
+    if isinstance(exc, ReadOnlyError):
+        return READ_ONLY
+    text = _PIPELINE_PREFIX.sub("", str(exc), count=1)
+    code = text.split(" ", 1)[0].lstrip("-")
+    if code in _CODES:
+        return _CODES[code]
+    found = _SCRIPT_REFUSAL.match(text)
+    return _CODES[found.group(1)] if found else None
+
+
 def translate_errors(func: Callable[P, T]) -> Callable[P, T]:
-    """Turn connection-level Redis errors into StoreUnavailable (no payload in the message)."""
+    """Turn Redis being unreachable, or refusing writes (out of memory, read-only, cannot
+    persist), into StoreUnavailable — no key or value in its message, no chained cause.
+    Other error replies pass through unchanged."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return func(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
-            raise StoreUnavailable(f"redis unavailable: {type(exc).__name__}") from None
+            raise StoreUnavailable.because(UNREACHABLE, exc) from None
+        except redis.ResponseError as exc:
+            reason = write_refusal(exc)
+            if reason is None:
+                raise
+            raise StoreUnavailable.because(reason, exc) from None
 
     return wrapper
+
+
+READINESS_TTL_MS = 10_000
+
+
+@translate_errors
+def probe_writes(client: redis.Redis, key: str) -> None:
+    """Raise StoreUnavailable unless Redis takes a write now.
+
+    One SET of a 1-byte value with a 10 s TTL: refused like any other write when Redis is
+    out of memory (`noeviction`), a read-only replica or unable to persist, which a PING
+    does not notice. One key per process, so probes neither pile up nor collide.
+    """
+    client.set(key, "1", px=READINESS_TTL_MS)
 
 
 LIB_MARKER = "-- @lib"
@@ -116,6 +188,10 @@ class Keys:
 
     def idempotency(self, key: str) -> str:
         return f"{self.prefix}idem:{key}"
+
+    def readiness(self, holder: str) -> str:
+        """The readiness probe's short-lived key (`holder`: host and process id)."""
+        return f"{self.prefix}readyz:{holder}"
 
     # officers and staff
     def officer(self, officer_id: str) -> str:

@@ -15,6 +15,7 @@ from shared.domain.alerts import Alert
 from shared.domain.cases import Case
 from shared.domain.notifications import Notification
 from shared.store.base import Keys, load_script, translate_errors
+from shared.store.counters import count_event
 
 
 class CreateOutcome(StrEnum):
@@ -127,4 +128,5 @@ class CaseRepository:
                  "at": f"{now:.6f}"}
         pipe.xadd(k.case_log(case_id), event)
         pipe.xadd(k.events, event, maxlen=self._events_maxlen, approximate=True)
+        count_event(pipe, k, event)
         pipe.execute()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,9 +13,10 @@ import redis
 from shared.store.accounts import AccountRepository
 from shared.store.alerts import AlertRepository
 from shared.store.audit import AuditTrail
-from shared.store.base import Keys, translate_errors
+from shared.store.base import Keys, probe_writes, translate_errors
 from shared.store.caseload import CaseloadReads
 from shared.store.cases import CaseRepository
+from shared.store.counters import CounterReads
 from shared.store.feed import EventFeed
 from shared.store.force import ForceRepository
 from shared.store.health import HealthReads
@@ -51,20 +54,30 @@ class Store:
         self.health = HealthReads(client, self.keys)         # is the work moving
         self.feed = EventFeed(client, self.keys)             # what happened since an event
         self.stats = StatsRepository(client, self.keys)      # what the metrics report
+        self.counters = CounterReads(client, self.keys)      # how many, ever (metrics)
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:
         """A short Redis lock (SET NX EX): yields True to the one holder, False to others."""
         key = f"{self.keys.prefix}lock:{name}"
         token = uuid.uuid4().hex
-        acquired = bool(self.redis.set(key, token, nx=True, ex=seconds))
+        acquired = bool(translate_errors(self.redis.set)(key, token, nx=True, ex=seconds))
         try:
             yield acquired
         finally:
-            if acquired and self.redis.get(key) == token:
-                self.redis.delete(key)
+            if acquired and translate_errors(self.redis.get)(key) == token:
+                translate_errors(self.redis.delete)(key)
 
     @translate_errors
     def ping(self) -> bool:
-        """True when Redis answers (raises StoreUnavailable when it does not)."""
+        """True when Redis answers (raises StoreUnavailable when it does not). A server that
+        answers may still refuse writes: readiness asks `writable()`."""
         return bool(self.redis.ping())
+
+    def writable(self) -> bool:
+        """True when Redis answers and takes a write now; StoreUnavailable (its `reason`:
+        unreachable, out_of_memory, read_only, cannot_persist) when not. One tiny SET with a
+        10 s TTL per call, under a key of this host and process: cheap enough for health
+        checks every few seconds."""
+        probe_writes(self.redis, self.keys.readiness(f"{socket.gethostname()}-{os.getpid()}"))
+        return True

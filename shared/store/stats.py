@@ -1,37 +1,32 @@
-"""What do the Prometheus metrics report? Open cases, the waiting queue and the last day's events.
+"""What do the Prometheus metrics report? Open cases, the waiting queue, the running totals
+and the workers' signs of life.
 
-Nothing new is written anywhere: every number is derived from what routing already keeps —
-the `waiting` set, the case `outbox`, dead-lettered cases, each officer's open-case set and a
-window of the `events` stream. Every read is bounded (`MAX_CASES`, `MAX_EVENTS`) and says
-when it was cut short; case hashes are read with HMGET of routing fields only, so no sealed
-personal data is ever loaded.
+Nothing new is written for them but the `counters` hash (shared/store/counters.py, counted
+with each event): every other number is derived from what routing already keeps — the
+`waiting` set, the case `outbox`, dead-lettered cases, each officer's open-case set, the
+sweeper's timers and the newest events. Every read is bounded (`MAX_CASES`; the signs of
+life read at most `health.SIGN_WINDOW` events) and says when it was cut short; case hashes
+are read with HMGET of routing fields only, so no sealed personal data is ever loaded.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import redis
 
-from shared.domain import events
 from shared.domain.model import CaseState
 from shared.domain.routing import FORCE_WIDE
 from shared.store.base import Keys, translate_errors
 from shared.store.caseload import CaseloadReads
-from shared.store.outcomes import offer_outcome
+from shared.store.counters import CounterReads, Totals
+from shared.store.health import HealthReads
 
 MAX_CASES = 10_000
-MAX_EVENTS = 10_000
 OPEN_STATES = tuple(s.value for s in CaseState if s is not CaseState.CLOSED)
 CASE_FIELDS = ("state", "district", "priority", "waiting_since", "created_at")
-# The notifier's events carry the notification's kind, not the channel (a notification goes
-# out on several channels and the outcome is recorded once per notification).
-NOTIFICATION_OUTCOMES = {events.NOTIFICATION_SENT: "sent",
-                         events.NOTIFICATION_SKIPPED: "skipped",
-                         events.NOTIFICATION_FAILED: "failed",
-                         events.NOTIFICATION_DEAD_LETTERED: "dead_lettered"}
 
 
 @dataclass
@@ -47,22 +42,13 @@ class CaseStats:
     truncated: bool = False
 
 
-@dataclass
-class EventStats:
-    window_seconds: float
-    offers: Counter[str] = field(default_factory=Counter)                # outcome
-    notifications: Counter[tuple[str, str]] = field(default_factory=Counter)  # outcome, kind
-    received: Counter[str] = field(default_factory=Counter)              # district
-    closed: Counter[str] = field(default_factory=Counter)                # district
-    read: int = 0
-    truncated: bool = False
-
-
 @dataclass(frozen=True)
 class Snapshot:
     districts: tuple[str, ...]       # the force's district codes, as stored by `seed`
     cases: CaseStats
-    events: EventStats
+    totals: Totals
+    last_signs: dict[str, float | None]  # worker kind: time of its newest sign, if recent
+    earliest_due: float | None       # the sweeper's earliest timer (None: no timer set)
 
 
 class StatsRepository:
@@ -70,12 +56,15 @@ class StatsRepository:
         self._r = client
         self._keys = keys
         self._caseload = CaseloadReads(client, keys)
+        self._counters = CounterReads(client, keys)
+        self._health = HealthReads(client, keys)
 
     @translate_errors
-    def snapshot(self, *, now: float, window_seconds: float = 24 * 3600) -> Snapshot:
+    def snapshot(self, *, now: float) -> Snapshot:
         """Everything the metrics report, read once (`now` is the clock waits are measured on)."""
         districts = tuple(sorted(self._r.hkeys(self._keys.districts)))
-        return Snapshot(districts, self.cases(now=now), self.recent_events(window_seconds))
+        return Snapshot(districts, self.cases(now=now), self._counters.totals(),
+                        self._health.last_signs(now=now), self._health.oldest_overdue())
 
     @translate_errors
     def cases(self, *, now: float) -> CaseStats:
@@ -110,32 +99,3 @@ class StatsRepository:
             wait.count += 1
             waited = max(0.0, now - float(since or created or now))
             wait.oldest_seconds = max(wait.oldest_seconds, waited)
-
-    @translate_errors
-    def recent_events(self, window_seconds: float = 24 * 3600) -> EventStats:
-        """Offer, notification and case outcomes in the last `window_seconds`, newest first.
-
-        Stream ids carry the Redis server's clock, so the window is measured on it.
-        """
-        seconds, micros = self._r.time()
-        since_ms = int((seconds + micros / 1e6 - window_seconds) * 1000)
-        entries = self._r.xrevrange(self._keys.events, max="+", min=f"{since_ms}-0",
-                                    count=MAX_EVENTS)
-        stats = EventStats(window_seconds, read=len(entries),
-                           truncated=len(entries) >= MAX_EVENTS)
-        for _, fields in entries:
-            self._count_event(stats, fields)
-        return stats
-
-    @staticmethod
-    def _count_event(stats: EventStats, fields: Mapping[str, str]) -> None:
-        kind = fields.get("type", "")
-        outcome = offer_outcome(fields)
-        if outcome is not None:
-            stats.offers[outcome] += 1
-        elif kind in NOTIFICATION_OUTCOMES:
-            stats.notifications[(NOTIFICATION_OUTCOMES[kind], fields.get("kind", ""))] += 1
-        elif kind == events.CASE_RECEIVED:
-            stats.received[fields.get("district") or FORCE_WIDE] += 1
-        elif kind == events.CASE_CLOSED:
-            stats.closed[fields.get("district") or FORCE_WIDE] += 1

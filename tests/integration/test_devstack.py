@@ -4,6 +4,9 @@ The supervisor is tried first on tiny shell services (restart, back-off, leftove
 service that ignores SIGTERM), then the real launcher (`python -m ops.devstack`) on free
 ports: SIGKILL the router's main process, see it come back and route a new report while
 intake, console and Redis keep answering, then Ctrl-C and find nothing left running.
+Last, `liaison` in "another terminal" (no LIAISON_* variables) finds the running stack, and
+`make run` itself, run a second time and stopped with Ctrl-C, shows no logins but says how
+to get one, and ends with no `make: ***` line.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import io
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -25,6 +29,7 @@ import requests
 
 from ops.devredis import free_port
 from ops.devsupervisor import Backoff, Supervisor
+from shared.passwords import verify_password
 from shared.store import Store, redis_client
 from tests import payloads
 from tests.support.processes import ROOT
@@ -183,11 +188,12 @@ def test_a_second_ctrl_c_kills_at_once():
 class Launcher:
     """`python -m ops.devstack` as a person runs it, on free ports and a temporary var/."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, command: list[str] | None = None,
+                 name: str = "make-run") -> None:
         self.ports = {name: free_port() for name in ("intake", "console", "redis", "mail")}
         self.var = tmp_path / "var"
-        self.log_path = tmp_path / "make-run.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+        self.log_path = tmp_path / f"{name}.log"
+        env = plain_environment()
         env.update({
             "LIAISON_VAR_DIR": str(self.var),
             "LIAISON_INTAKE_PORT": str(self.ports["intake"]),
@@ -196,7 +202,8 @@ class Launcher:
             "LIAISON_SMTP_URL": f"smtp://127.0.0.1:{self.ports['mail']}",
         })
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ops.devstack"], cwd=ROOT,
+        self.proc = subprocess.Popen(command or [sys.executable, "-m", "ops.devstack"],
+                                     cwd=ROOT,
                                      env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)  # its own group, as at a terminal
         self.seen: dict[int, tuple[int, int]] = {}  # every process it started: pid -> pgid, start
@@ -231,6 +238,12 @@ class Launcher:
             if alive(pid, started):
                 os.kill(pid, signal.SIGKILL)
         self._log.close()
+
+
+def plain_environment() -> dict[str, str]:
+    """This environment without LIAISON_* settings or an outer make's flags."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("LIAISON_") and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 @pytest.fixture
@@ -336,3 +349,80 @@ def test_make_run_restarts_a_killed_router_and_ctrl_c_stops_everything(launcher:
     print(f"\nstack ready in {ready:.1f}s; router back {restart_delay:.1f}s after SIGKILL; "
           f"report routed {routed:.1f}s after; stopped {stopped:.1f}s after SIGINT; "
           f"{len(launcher.seen)} processes")
+
+
+# -- the CLI in another terminal, and `make run` itself ---------------------------------------
+
+BIN = Path(sys.executable).parent
+# `make run` with this interpreter's venv, not re-installing it (-o: the stamp counts as made)
+MAKE_RUN = ["make", "-o", ".venv/.installed-run", "run", f"BIN={BIN}"]
+NEW_PASSWORD = "Correct Horse 42 battery"
+DEMO_PASSWORD = re.compile(r"\b[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}\b")
+
+
+def wait_until_up(stack: Launcher) -> None:
+    wait_for(lambda: stack.healthy("intake") and stack.healthy("console"), 60,
+             "intake and console /healthz", stack.log)
+    wait_for(lambda: re.search(r"router@\S+ ready", stack.log()), 30, "the router", stack.log)
+    wait_for(lambda: "beat: Starting" in stack.log(), 30, "beat", stack.log)
+
+
+def ctrl_c(stack: Launcher) -> int | None:
+    """SIGINT to the foreground process group, as a terminal sends it; the exit status."""
+    stack.note_processes()
+    os.killpg(stack.proc.pid, signal.SIGINT)
+    status = stack.proc.wait(40)
+    left = [f"{pid} {cmdline(pid)}" for pid, (_, started) in stack.seen.items()
+            if alive(pid, started)]
+    assert left == []
+    return status
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(200)
+def test_the_cli_finds_the_running_stack_and_a_second_make_run_says_how_to_get_a_login(
+        tmp_path: Path) -> None:
+    first = Launcher(tmp_path, name="first-run")
+    try:
+        wait_for(lambda: "beat started" in first.log(), 60, "the services", first.log)
+        assert "Console logins (shown only now" in first.log()
+        redis_url = f"redis://127.0.0.1:{first.ports['redis']}/0"
+        recorded = first.var / "redis" / "url"
+        assert recorded.read_text().strip() == redis_url
+        assert stat.S_IMODE(recorded.stat().st_mode) == 0o600
+
+        # Another terminal, in the directory that holds var/, no LIAISON_* variables at all.
+        cli = subprocess.run([str(BIN / "liaison"), "accounts", "reset-password", "jordan",
+                              "--password-stdin"], cwd=tmp_path, env=plain_environment(),
+                             input=NEW_PASSWORD + "\n", capture_output=True, text=True,
+                             timeout=60)
+        assert cli.returncode == 0, cli.stderr
+        assert "new password set for jordan" in cli.stdout
+        account = Store(redis_client(redis_url)).accounts.by_username("jordan")
+        assert account is not None and verify_password(account.password_hash, NEW_PASSWORD)[0]
+        assert ctrl_c(first) == 0, first.log()[-4000:]
+    finally:
+        first.close()
+
+    second = Launcher(tmp_path, command=MAKE_RUN, name="second-run")
+    try:
+        wait_until_up(second)
+        banner = second.log()[:second.log().index(" started (pid")]
+        assert "Demo data" in banner and "(existing)" in banner
+        assert "shown only now" not in banner and not DEMO_PASSWORD.search(banner)
+        assert re.search(r"Console logins  aisha, alex, jordan, sarah \(passwords are shown on "
+                         r"the first run only;\n +a new one: \S*liaison accounts "
+                         r"reset-password NAME\)", banner), banner
+        assert (second.var / "redis" / "url").read_text().strip() == \
+            f"redis://127.0.0.1:{second.ports['redis']}/0"
+
+        status = ctrl_c(second)
+        out = second.log()
+        # make waits for the launcher, which stops cleanly and exits 0: make reports nothing
+        # (it then ends by the SIGINT it was sent, as any interrupted make does).
+        assert status in (0, -signal.SIGINT), out[-4000:]
+        assert not re.search(r"^make(\[\d+\])?: \*\*\*", out, re.MULTILINE), out[-4000:]
+        assert "all services stopped" in out and "liaison: embedded Redis stopped" in out
+        assert not re.search(r"liaison +\| killing", out)
+    finally:
+        second.close()

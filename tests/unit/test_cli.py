@@ -352,3 +352,40 @@ def test_redis_down_is_one_clear_line_and_exit_1(settings: Settings) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     assert "cannot reach Redis at redis://127.0.0.1:1" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_in_development_the_cli_uses_the_redis_make_run_recorded(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ops.devredis import free_port
+    from ops.devstack import record_redis_url
+
+    for variable in ("LIAISON_REDIS_URL", "LIAISON_ENV"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LIAISON_VAR_DIR", str(tmp_path))
+    port = free_port()  # nothing listens there: the error names the Redis it tried
+    record_redis_url(tmp_path, f"redis://127.0.0.1:{port}/0")
+
+    result = CliRunner().invoke(main, ["officers", "list"])
+
+    assert result.exit_code == 1
+    assert f"cannot reach Redis at redis://127.0.0.1:{port}" in result.stderr
+
+
+def test_make_run_records_its_redis_for_the_owner_only_and_forgets_it_for_an_external_one(
+        tmp_path: Path) -> None:
+    import stat
+
+    from ops.devstack import record_redis_url
+    from shared.config import DEV_REDIS_URL_FILE
+
+    record_redis_url(tmp_path, "redis://127.0.0.1:6390/0")
+    record_redis_url(tmp_path, "redis://127.0.0.1:6391/0")  # the next run, another port
+    path = tmp_path / DEV_REDIS_URL_FILE
+    assert path.read_text() == "redis://127.0.0.1:6391/0\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Settings.from_env({"LIAISON_VAR_DIR": str(tmp_path)}).redis_url == \
+        "redis://127.0.0.1:6391/0"
+
+    record_redis_url(tmp_path, None)  # LIAISON_REDIS_URL given: the services use that
+
+    assert not path.exists()

@@ -12,9 +12,12 @@ engine. So instead:
   PyPI package check-jsonschema 0.39.0) and its licence (Apache-2.0). Its "format"
   keywords (e.g. Go-style "duration") are annotations only, as jsonschema's default is.
 * Variable interpolation (`${VAR:?message}`) is checked on the raw text.
-* The properties a reviewer cares about (Redis durability, one image, one beat, secrets
-  without defaults, health checks, read-only Flower, dev-only mailsink, non-root image)
-  are asserted one by one.
+* The properties a reviewer cares about (Redis durability, one image, one beat, a consumer
+  for every queue, secrets without defaults, health checks, read-only Flower, dev-only
+  mailsink, non-root image, dependencies in their own layer) are asserted one by one.
+
+tests/integration/test_compose_processes.py runs the file's commands and health checks as
+local processes.
 
 `test_docker_compose_config_accepts_the_file` runs the real `docker compose config` as
 well, but only where a Compose v2 binary is installed (`docker compose` plugin or
@@ -38,17 +41,20 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
+from shared import messaging
+from shared.config import FILE_VARIABLES, variables
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+PROCFILE = ROOT / "Procfile"
 SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
 
 APP_SERVICES = ("intake", "console", "router", "notifier", "beat", "flower")
-WORKERS = {"router": "route", "notifier": "notify"}
+WORKERS = {"router": "services.router.celery_app", "notifier": "services.notifier.celery_app"}
 HTTP_SERVICES = {"intake": 8000, "console": 8001}
 REQUIRED_SECRETS = ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS")
-NO_HEALTHCHECK_NEEDED = {"mailsink", "flower"}
 MIN_WORKER_GRACE_SECONDS = 60
 
 
@@ -181,9 +187,8 @@ def test_docker_compose_config_accepts_the_file() -> None:
     argv = [*binary, "-f", str(COMPOSE), "--project-directory", str(ROOT), "config"]
     missing = subprocess.run(argv + ["--quiet"], env=env, capture_output=True, text=True,
                              timeout=60)
-    assert missing.returncode != 0
-    assert re.search(r"LIAISON_SECRET_KEY|LIAISON_SEALING_KEYS|FLOWER_BASIC_AUTH",
-                     missing.stderr), missing.stderr
+    assert missing.returncode != 0  # FLOWER_BASIC_AUTH is required (`:?`)
+    assert "FLOWER_BASIC_AUTH" in missing.stderr, missing.stderr
     env |= {
         "LIAISON_SECRET_KEY": "x" * 40,
         "LIAISON_SEALING_KEYS": "a-fernet-key",
@@ -257,8 +262,18 @@ def test_app_service_environment(name: str) -> None:
     assert env["LIAISON_ENV"] == "production"
     assert env["LIAISON_REDIS_URL"] == "redis://redis:6379/0"
     assert env["LIAISON_SMTP_URL"] == "${LIAISON_SMTP_URL:-smtp://mailsink:1025}"
-    for secret in REQUIRED_SECRETS:
-        assert re.fullmatch(r"\$\{" + secret + r":\?[^}]+\}", env[secret]), (name, secret)
+    # Each secret and its _FILE variant pass through from the host, with no default.
+    for secret in FILE_VARIABLES:
+        for var in (secret, f"{secret}_FILE"):
+            assert env[var] == "${" + var + ":-}", (name, var)
+
+
+def test_every_variable_the_app_services_get_is_a_setting() -> None:
+    known = {*variables(), *(f"{var}_FILE" for var in FILE_VARIABLES)}
+    for name in APP_SERVICES:
+        env = services()[name]["environment"]
+        unknown = [v for v in env if v.startswith("LIAISON_") and v not in known]
+        assert not unknown, (name, unknown)
 
 
 def test_app_user_matches_the_dockerfile_user() -> None:
@@ -271,21 +286,41 @@ def test_app_user_matches_the_dockerfile_user() -> None:
 # ---- secrets ---------------------------------------------------------------------------------
 
 
-def test_secrets_are_required_not_defaulted() -> None:
+def test_secrets_have_no_defaults() -> None:
+    # LIAISON_* secrets may come as a variable or as a file (_FILE), so compose cannot
+    # require either one: empty is "unset", and the services refuse to start in production
+    # without them (tests/unit/test_config.py). Flower reads its own variable: required.
     text = compose_text()
-    for secret in (*REQUIRED_SECRETS, "FLOWER_BASIC_AUTH"):
-        uses = re.findall(r"\$\{" + secret + r"([^}]*)\}", text)
-        assert uses, f"{secret} is not used"
-        assert all(use.startswith(":?") for use in uses), f"{secret} has a default: {uses}"
+    for secret in (*FILE_VARIABLES, *(f"{v}_FILE" for v in FILE_VARIABLES)):
+        uses = re.findall(r"\$\{" + secret + r"\b([^}]*)\}", text)
+        assert uses == [":-"], f"{secret}: {uses}"
+    uses = re.findall(r"\$\{FLOWER_BASIC_AUTH([^}]*)\}", text)
+    assert uses and all(use.startswith(":?") for use in uses), uses
+    for secret in (*FILE_VARIABLES, "FLOWER_BASIC_AUTH"):
         bare = re.findall(r"(?<![{\w])\$" + secret + r"\b", text)
-        assert not bare, f"{secret} is interpolated without `:?`"
+        assert not bare, f"{secret} is interpolated bare"
 
 
 def test_no_secret_value_is_written_down() -> None:
     text = compose_text()
-    for key in (*REQUIRED_SECRETS, "FLOWER_BASIC_AUTH"):
+    for key in (*FILE_VARIABLES, "FLOWER_BASIC_AUTH"):
         for value in re.findall(r"^\s*-?\s*" + key + r"\s*[:=]\s*(.+)$", text, re.MULTILINE):
-            assert value.strip().startswith("${" + key + ":?"), (key, value)
+            assert value.strip().startswith("${" + key + ":"), (key, value)
+
+
+def test_the_secrets_as_files_example_is_a_valid_override_for_every_app_service() -> None:
+    commented = compose_text().split("Secrets as files", 1)[1]
+    example = yaml.safe_load("\n".join(
+        line[2:] for line in commented.splitlines() if line.startswith("#   ")))
+    assert schema_errors(example) == []
+    assert set(example["services"]) == set(APP_SERVICES)
+    mounted = {name: f"/run/secrets/{name}" for name in example["secrets"]}
+    for name, service in example["services"].items():
+        env = service["environment"]
+        assert {f"{secret}_FILE" for secret in REQUIRED_SECRETS} == set(env), name
+        assert set(env.values()) == {mounted[s] for s in service["secrets"]}, name
+    assert all(str(s["file"]).startswith("./secrets/") for s in example["secrets"].values())
+    assert "secrets" in dockerignore_patterns()  # local secret files stay out of the image
 
 
 # ---- processes -------------------------------------------------------------------------------
@@ -307,11 +342,62 @@ def test_web_services_run_gunicorn_and_check_readyz(name: str, port: int) -> Non
     assert any(str(p).endswith(f":{port}:{port}") for p in services()[name]["ports"])
 
 
-@pytest.mark.parametrize(("name", "queue"), sorted(WORKERS.items()))
-def test_workers_consume_their_queue_and_are_pinged_by_node_name(name: str, queue: str) -> None:
+def queues(argv: list[str]) -> set[str]:
+    return set((option(argv, "-Q", "--queues") or "").split(",")) - {""}
+
+
+def procfile_commands() -> dict[str, list[str]]:
+    commands = {}
+    for line in PROCFILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, cmd = line.partition(":")
+            commands[name.strip()] = shlex.split(cmd)
+    return commands
+
+
+def published_queues() -> set[str]:
+    """Every queue the code sends tasks to: each task's route (shared/messaging.py's
+    TASK_QUEUES), and every queue constant there (the default queue among them)."""
+    found = {*messaging.TASK_QUEUES.values()}
+    return found | {value for name, value in vars(messaging).items() if name.endswith("_QUEUE")}
+
+
+def compose_consumers() -> dict[str, set[str]]:
+    return {name: queues(command(name)) for name in services()
+            if command(name)[3:4] == ["worker"]}
+
+
+def test_every_queue_the_code_publishes_to_has_a_consumer_in_compose() -> None:
+    consumed = set().union(*compose_consumers().values())
+    assert published_queues() <= consumed, published_queues() - consumed
+
+
+def test_every_queue_the_code_publishes_to_has_a_consumer_in_the_procfile() -> None:
+    consumed = {q for argv in procfile_commands().values() if "worker" in argv
+                for q in queues(argv)}
+    assert published_queues() <= consumed, published_queues() - consumed
+
+
+def test_compose_workers_consume_what_the_procfile_workers_do() -> None:
+    procfile = procfile_commands()
+    for name, consumed in compose_consumers().items():
+        assert consumed == queues(procfile[name]), name
+
+
+def test_each_queue_is_consumed_by_the_app_whose_tasks_serve_it() -> None:
+    # A queue consumed by the wrong app would take its messages and fail them as unknown
+    # tasks. Task names say their service: "router.sweep" -> services.router.celery_app.
+    owner = {queue: WORKERS[task.split(".")[0]] for task, queue in messaging.TASK_QUEUES.items()}
+    consumers = compose_consumers()
+    assert consumers
+    for name, consumed in consumers.items():
+        assert consumed and all(owner[q] == command(name)[2] for q in consumed), name
+
+
+@pytest.mark.parametrize(("name", "app"), sorted(WORKERS.items()))
+def test_workers_run_prefork_and_are_pinged_by_node_name(name: str, app: str) -> None:
     argv = command(name)
-    assert argv[:4] == ["celery", "-A", f"services.{name}.celery_app", "worker"]
-    assert option(argv, "-Q", "--queues") == queue
+    assert argv[:4] == ["celery", "-A", app, "worker"]
     assert option(argv, "--pool", "-P") == "prefork"
     node = option(argv, "--hostname", "-n")
     assert node is not None and node.endswith("@%h")
@@ -342,10 +428,8 @@ def test_exactly_one_beat() -> None:
     assert "inspect ping -d celerybeat@$$HOSTNAME" in healthcheck_text("beat")
 
 
-def test_every_service_but_mailsink_and_flower_has_a_healthcheck() -> None:
+def test_every_service_has_a_healthcheck() -> None:
     for name, service in services().items():
-        if name in NO_HEALTHCHECK_NEEDED:
-            continue
         check = service.get("healthcheck")
         assert check and not check.get("disable") and check.get("test"), name
         assert check["test"] != ["NONE"], name
@@ -370,6 +454,7 @@ def test_mailsink_is_development_only() -> None:
     assert mailsink["profiles"] == ["dev"]
     published = {str(p).rsplit(":", 1)[-1].split()[0] for p in mailsink["ports"]}
     assert published == {"1025", "8025"}
+    assert mailsink["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
     for name, service in services().items():
         assert "mailsink" not in service.get("depends_on", {}), name
 
@@ -439,11 +524,40 @@ def test_dockerfile_cmd_is_gunicorn_in_exec_form() -> None:
 
 def test_dockerfile_installs_the_project_and_a_pinned_flower() -> None:
     text = dockerfile_text()
-    assert re.search(r"pip install --no-cache-dir \.", text)
+    assert re.search(r"pip install --no-cache-dir --no-deps \.", text)
     assert re.search(r"ARG FLOWER_VERSION=\d+\.\d+\.\d+\n", text)
     assert '"flower==${FLOWER_VERSION}"' in text
     for source in ("pyproject.toml", "README.md", "shared", "services"):
         assert re.search(r"^COPY .*\b" + re.escape(source) + r"\b", text, re.MULTILINE), source
+
+
+def build_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (word, _) in enumerate(instructions) if word == "FROM")
+    return instructions[:last_from]
+
+
+def test_dockerfile_installs_the_dependencies_in_a_layer_before_the_source() -> None:
+    stage = build_stage()
+    copies = [(i, rest.split()[:-1]) for i, (word, rest) in enumerate(stage) if word == "COPY"]
+    runs = [(i, rest) for i, (word, rest) in enumerate(stage) if word == "RUN"]
+    first_copy, first_sources = copies[0]
+    assert first_sources == ["pyproject.toml"], "copy pyproject.toml alone first"
+    deps = [i for i, rest in runs if "pip install" in rest and "requirements.txt" in rest]
+    assert len(deps) == 1 and deps[0] > first_copy
+    assert "tomllib" in stage[deps[0]][1] and "['project']['dependencies']" in stage[deps[0]][1]
+    source = [i for i, sources in copies[1:]
+              if {"shared", "services", "ops"} & {s.rstrip("/") for s in sources}]
+    assert len(source) == 3 and min(source) > deps[0], "the source comes after the deps"
+    project = [i for i, rest in runs if re.search(r"pip install\b.*--no-deps \.(\s|$)", rest)]
+    assert len(project) == 1 and project[0] > max(source)
+
+
+def test_dockerfile_installs_no_dev_tools() -> None:
+    installs = " ".join(rest for word, rest in dockerfile_instructions() if word == "RUN")
+    assert "[dev]" not in installs and "optional-dependencies" not in installs
+    for tool in ("pytest", "ruff", "mypy", "hypothesis", "playwright", "fakeredis"):
+        assert tool not in installs, tool
 
 
 def test_dockerfile_environment_and_ports() -> None:
@@ -461,14 +575,18 @@ def test_dockerfile_environment_and_ports() -> None:
     assert "--no-control-socket" in argv  # its default path is not writable (read-only fs)
 
 
-def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
-    patterns = {
+def dockerignore_patterns() -> set[str]:
+    return {
         line.strip().rstrip("/")
         for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
+
+
+def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
+    patterns = dockerignore_patterns()
     for pattern in (".venv", "var", ".git", "tests", "bench", ".env", "**/__pycache__",
-                    ".pytest_cache", ".mypy_cache", ".ruff_cache"):
+                    ".pytest_cache", ".mypy_cache", ".ruff_cache", "secrets"):
         assert pattern in patterns, pattern
     for needed in ("README.md", "pyproject.toml", "shared", "services"):
         assert needed not in patterns, f"{needed} is needed by the build"

@@ -279,3 +279,145 @@ def test_the_review_target_has_a_default_per_priority_and_can_be_set(tmp_path: P
 @pytest.mark.parametrize("value", ["1=60,2=120", "1=60,2=120,3=180,4=0", "soon"])
 def test_a_bad_review_target_is_refused_naming_its_variable(tmp_path: Path, value: str) -> None:
     assert "LIAISON_SLA_REVIEW:" in config_error(dev_env(tmp_path, LIAISON_SLA_REVIEW=value))
+
+
+# -- the embedded Redis that `make run` recorded (var/redis/url) ------------------------------
+
+def record(var_dir: Path, url: str) -> None:
+    from shared.config import DEV_REDIS_URL_FILE
+
+    path = var_dir / DEV_REDIS_URL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(url + "\n")
+
+
+def test_development_finds_the_redis_make_run_recorded(tmp_path: Path) -> None:
+    record(tmp_path, "redis://127.0.0.1:6391/0")
+
+    assert Settings.from_env(dev_env(tmp_path)).redis_url == "redis://127.0.0.1:6391/0"
+
+
+def test_without_a_recorded_redis_development_uses_the_default(tmp_path: Path) -> None:
+    assert Settings.from_env(dev_env(tmp_path)).redis_url == Settings().redis_url
+
+
+def test_liaison_redis_url_wins_over_the_recorded_one(tmp_path: Path) -> None:
+    record(tmp_path, "redis://127.0.0.1:6391/0")
+
+    settings = Settings.from_env(dev_env(tmp_path, LIAISON_REDIS_URL="redis://elsewhere:6379/2"))
+
+    assert settings.redis_url == "redis://elsewhere:6379/2"
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_only_development_reads_the_recorded_redis(tmp_path: Path, environment: str) -> None:
+    record(tmp_path, "redis://127.0.0.1:6391/0")
+    environ = production_env(tmp_path) if environment == "production" else \
+        dev_env(tmp_path, LIAISON_ENV="test")
+
+    assert Settings.from_env(environ).redis_url == Settings().redis_url
+
+
+def test_a_recorded_value_that_is_not_a_redis_url_is_ignored(tmp_path: Path) -> None:
+    record(tmp_path, "http://not-redis")
+
+    assert Settings.from_env(dev_env(tmp_path)).redis_url == Settings().redis_url
+
+
+# -- secrets from files (LIAISON_*_FILE: Docker and Kubernetes secrets) -----------------------
+
+def secret_file(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / "run-secrets" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_production_reads_its_secrets_from_files(tmp_path: Path) -> None:
+    secret, key = secrets.token_urlsafe(32), Fernet.generate_key().decode()
+    environ = production_env(tmp_path)
+    del environ["LIAISON_SECRET_KEY"], environ["LIAISON_SEALING_KEYS"]
+    environ |= {
+        "LIAISON_SECRET_KEY_FILE": secret_file(tmp_path, "secret_key", secret + "\n"),
+        "LIAISON_SEALING_KEYS_FILE": secret_file(tmp_path, "sealing_keys", key + "\r\n"),
+        "LIAISON_WEBHOOK_SECRET_FILE": secret_file(tmp_path, "webhook", "hook secret\n\n"),
+    }
+
+    settings = Settings.from_env(environ)
+
+    assert settings.secret_key == secret  # the trailing newline is not part of it
+    assert settings.sealing_keys == (key,)
+    assert settings.webhook_secret == "hook secret"
+    assert_round_trips(settings)
+
+
+def test_a_secret_file_keeps_everything_but_the_trailing_newline(tmp_path: Path) -> None:
+    keys = [Fernet.generate_key().decode() for _ in range(2)]
+    environ = dev_env(tmp_path, LIAISON_SEALING_KEYS_FILE=secret_file(
+        tmp_path, "keys", f"{keys[0]},\n{keys[1]}\n"))
+
+    assert Settings.from_env(environ).sealing_keys == tuple(keys)
+
+
+def test_an_empty_variable_beside_its_file_counts_as_unset(tmp_path: Path) -> None:
+    environ = production_env(tmp_path)
+    secret, key = environ["LIAISON_SECRET_KEY"], environ["LIAISON_SEALING_KEYS"]
+    environ |= {"LIAISON_SECRET_KEY": "", "LIAISON_SEALING_KEYS": "",
+                "LIAISON_SECRET_KEY_FILE": secret_file(tmp_path, "s", secret),
+                "LIAISON_SEALING_KEYS_FILE": secret_file(tmp_path, "k", key)}
+
+    settings = Settings.from_env(environ)
+
+    assert (settings.secret_key, settings.sealing_keys) == (secret, (key,))
+
+
+@pytest.mark.parametrize("variable", ["LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS",
+                                      "LIAISON_WEBHOOK_SECRET"])
+def test_a_variable_and_its_file_together_are_refused_naming_both(
+        tmp_path: Path, variable: str) -> None:
+    environ = production_env(tmp_path, LIAISON_WEBHOOK_SECRET="hook")
+    environ[f"{variable}_FILE"] = secret_file(tmp_path, "x", environ[variable])
+
+    message = config_error(environ)
+
+    assert f"{variable} and {variable}_FILE are both set" in message
+    assert environ[variable] not in message  # the secret is not echoed
+
+
+def test_an_unreadable_secret_file_is_refused_naming_its_variable(tmp_path: Path) -> None:
+    missing = str(tmp_path / "run-secrets" / "nothing-here")
+    environ = production_env(tmp_path)
+    del environ["LIAISON_SECRET_KEY"]
+    environ["LIAISON_SECRET_KEY_FILE"] = missing
+
+    message = config_error(environ)
+
+    assert f"LIAISON_SECRET_KEY_FILE: cannot read {missing}: No such file or directory" \
+        in message
+
+
+def test_a_secret_file_that_is_a_directory_or_empty_is_refused(tmp_path: Path) -> None:
+    environ = dev_env(tmp_path, LIAISON_SECRET_KEY_FILE=str(tmp_path),
+                      LIAISON_SEALING_KEYS_FILE=secret_file(tmp_path, "empty", "\n"))
+
+    message = config_error(environ)
+
+    assert f"LIAISON_SECRET_KEY_FILE: cannot read {tmp_path}:" in message
+    assert "LIAISON_SEALING_KEYS_FILE:" in message and "is empty" in message
+    assert not (tmp_path / DEV_SECRETS_FILE).exists()  # nothing generated meanwhile
+
+
+def test_a_bad_key_from_a_file_is_refused_like_one_from_the_variable(tmp_path: Path) -> None:
+    environ = production_env(tmp_path)
+    del environ["LIAISON_SEALING_KEYS"]
+    environ["LIAISON_SEALING_KEYS_FILE"] = secret_file(tmp_path, "k", "notakey-but-secret\n")
+
+    message = config_error(environ)
+
+    assert "LIAISON_SEALING_KEYS:" in message and "notakey-but-secret" not in message
+
+
+def test_production_without_a_secret_mentions_the_file_variant(tmp_path: Path) -> None:
+    message = config_error({"LIAISON_ENV": "production", "LIAISON_VAR_DIR": str(tmp_path)})
+
+    assert "LIAISON_SECRET_KEY_FILE" in message and "LIAISON_SEALING_KEYS_FILE" in message
