@@ -16,11 +16,13 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates,
     validates_schema,
 )
 
+from shared.domain.languages import LANGUAGES, OTHER, language_code
 from shared.domain.model import WEEKDAYS, ContactChannel, HateStrand, ReporterRole
 
 # \Z, not $: "$" would also accept a trailing newline.
@@ -180,9 +182,37 @@ class WhenSchema(StrictSchema):
             raise ValidationError("Give a date, or describe when (e.g. 'last weekend').", "date")
 
 
+_LANGUAGE_ERROR = "Choose a language from the list, or 'other' and name it in language_other."
+
+
 class NeedsSchema(StrictSchema):
-    language = _text(50, metadata={"description": "Language to use, if not English"})
+    """What the person needs from an officer. Languages are codes from a fixed list (routing
+    data); a language not on it is `other`, named in `language_other`, kept sealed."""
+
+    language = _text(50, metadata={
+        "description": "Language to use, if not English: one of "
+                       + ", ".join(sorted(LANGUAGES)) + ", or other (name it in "
+                       "language_other); names in any case are accepted ('Polish')"})
+    language_other = _text(50, metadata={
+        "description": "The language, when `language` is other (kept sealed)"})
     bsl_interpreter = _flag()
+
+    @validates_schema
+    def _language_from_the_list(self, data: dict[str, Any], **_: Any) -> None:
+        code = language_code(data.get("language") or "")
+        if code is None:
+            raise ValidationError(_LANGUAGE_ERROR, "language")
+        if data.get("language_other") and code != OTHER:
+            raise ValidationError("Leave this empty unless the language is 'other'.",
+                                  "language_other")
+        if code == OTHER and not (data.get("language_other") or "").strip():
+            raise ValidationError("Tell us the language.", "language_other")
+
+    @post_load
+    def _as_code(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "language" in data:
+            data["language"] = language_code(data["language"]) or ""
+        return data
 
 
 class ContactProfileSchema(StrictSchema):

@@ -16,6 +16,7 @@ from shared.bootstrap import Deps
 from shared.domain import contact
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
+from shared.domain.languages import language_code, language_skill
 from shared.domain.model import CaseKind, HateStrand, Priority
 from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
 from shared.domain.triage import TriageFacts, triage
@@ -178,9 +179,9 @@ def skills_for(needs: dict[str, Any]) -> tuple[str, ...]:
     skills = []
     if needs.get("bsl_interpreter"):
         skills.append("bsl")
-    language = (needs.get("language") or "").strip().lower()
-    if language and language != "english":
-        skills.append("lang:" + "".join(ch for ch in language if ch.isalnum())[:30])
+    language = language_code(needs.get("language") or "")  # a code from the fixed list
+    if language:
+        skills.append(language_skill(language))  # `lang:other`: an interpreter to arrange
     return tuple(skills)
 
 

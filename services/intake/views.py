@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from services.intake.forms import contact_is_blank, flatten_errors, form_to_payload
 from services.intake.handlers import IdempotencyConflict, receive
 from shared.bootstrap import Deps
+from shared.domain.languages import LANGUAGES, OTHER
 from shared.domain.model import CaseKind, ContactChannel, HateStrand, ReporterRole
 from shared.schemas import CallbackSchema, ReportSchema
 from shared.store import StoreUnavailable
@@ -56,6 +57,8 @@ TIME_LABELS = {
     "weekend_daytime": "Weekends 9am to 5pm",
     "weekend_evening": "Weekend evenings 5pm to 9pm",
 }
+LANGUAGE_CHOICES = [*sorted(LANGUAGES.items(), key=lambda item: item[1]),
+                    (OTHER, "Another language (tell us which)")]
 
 
 def _deps() -> Deps:
@@ -145,7 +148,7 @@ def _render_form(kind: CaseKind, form: MultiDict[str, str], *,
         districts=_deps().force.choices(), force_name=_deps().force.name,
         strands=STRAND_LABELS, roles=ROLE_LABELS, channels=CHANNEL_LABELS, times=TIME_LABELS,
         prefer_times={k: v for k, v in TIME_LABELS.items() if k != "any_time"},
-        retry_after=RETRY_AFTER_SECONDS,
+        retry_after=RETRY_AFTER_SECONDS, languages=LANGUAGE_CHOICES,
     )
 
 

@@ -3,6 +3,7 @@ case waits for an officer with the skill, and a supervisor is told at once, skil
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -169,3 +170,30 @@ def test_the_dashboard_lists_the_alert_with_the_skill_named(world, monkeypatch):
     row = " ".join(alerts.split())
     assert "Waiting for a scarce skill" in row and "lang:polish" in row
     assert world.store.cases.get(case_id)["reference"] in row
+
+
+def test_a_language_not_on_the_list_is_other_and_its_name_stays_sealed(
+        client, world, fake_store):
+    """What the person wrote about their language never reaches the case hash (or the AOF)
+    in the clear: routing sees the code `lang:other`, supervisors are told an interpreter is
+    needed, and the name they gave is only inside the sealed submission."""
+    world.officer("polish-speaker", "stevenage", skills=("lang:polish",))
+    case_id = callback(client, fake_store, language="other",
+                       language_other="Kashubian-CANARY-lang")
+    result = world.route(case_id)
+
+    stored = fake_store.cases.get(case_id)
+    assert result.outcome == "waiting" and stored["required_skills"] == "lang:other"
+    [alert] = skill_alerts(fake_store)
+    assert alert["skills"] == "lang:other"
+    plain = [v for v in stored.values() if v != stored["sealed"]]
+    assert not any("Kashubian" in v for v in plain)
+    everything = json.dumps([fake_store.redis.hgetall(k) for k in fake_store.redis.keys("*")
+                             if fake_store.redis.type(k) == "hash"])
+    assert "Kashubian" not in everything  # sealed: not even in any other hash
+
+
+def test_a_language_named_loosely_routes_by_its_code(client, world, fake_store):
+    world.officer("polish-speaker", "stevenage", skills=("lang:polish",))
+    case_id = callback(client, fake_store, language="POLISH")
+    assert world.route(case_id).officer_id == "polish-speaker"

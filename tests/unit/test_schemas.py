@@ -491,7 +491,8 @@ def test_a_report_sets_each_flag_it_is_given(flag: str) -> None:
 def test_a_report_accepts_the_longest_allowed_texts() -> None:
     payload = changed(valid_report(), {
         ("what_happened",): "x" * 20_000, ("suspect_description",): "y" * 5_000,
-        ("when", "description"): "z" * 200, ("needs",): {"language": "w" * 50},
+        ("when", "description"): "z" * 200,
+        ("needs",): {"language": "other", "language_other": "w" * 50},
     })
 
     loaded = ReportSchema().load(payload)
@@ -585,7 +586,7 @@ def test_a_full_callback_is_accepted() -> None:
     loaded = CallbackSchema().load(payload)
 
     assert loaded["in_danger"] is True
-    assert loaded["needs"] == {"language": "Polish", "bsl_interpreter": True}
+    assert loaded["needs"] == {"language": "polish", "bsl_interpreter": True}  # as its code
     assert loaded["preferred_times"][0]["end"] == "01:00"
 
 
@@ -651,3 +652,24 @@ def test_a_lone_surrogate_in_any_text_is_refused_on_that_field(path: Path) -> No
 
     assert error_paths(messages) == {path}
     assert "surrogate" in str(messages)
+
+
+# --- languages: codes from a fixed list ------------------------------------------------------
+
+@pytest.mark.parametrize(("needs", "field"), [
+    ({"language": "Klingon"}, "language"),                      # not on the list
+    ({"language": "other"}, "language_other"),                   # other, but which?
+    ({"language": "polish", "language_other": "Kashubian"}, "language_other"),
+])
+def test_a_language_is_a_code_from_the_list_or_other_with_its_name(needs, field) -> None:
+    with pytest.raises(ValidationError) as raised:
+        CallbackSchema().load(changed(valid_callback(), {("needs",): needs}))
+    assert field in raised.value.messages["needs"]
+
+
+@pytest.mark.parametrize(("typed", "code"), [("Polish", "polish"), (" URDU ", "urdu"),
+                                             ("english", ""), ("", ""), ("other", "other")])
+def test_a_language_named_in_any_case_becomes_its_code(typed: str, code: str) -> None:
+    needs = {"language": typed} | ({"language_other": "Kashubian"} if code == "other" else {})
+    loaded = CallbackSchema().load(changed(valid_callback(), {("needs",): needs}))
+    assert loaded["needs"]["language"] == code
