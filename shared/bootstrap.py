@@ -19,8 +19,10 @@ from shared.channels import AppriseChannel, Channel, InAppChannel, SmtpChannel, 
 from shared.config import Settings
 from shared.geography import Force, load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
+from shared.outbound import Fence
 from shared.sealing import Sealer
 from shared.store import Store, redis_client
+from shared.store.audit_chain import chain_key
 
 
 def full_jitter(ceiling: float) -> float:
@@ -49,16 +51,19 @@ class Deps:
 def make_store(settings: Settings) -> Store:
     """The store over the Redis that is the system of record (no I/O until used)."""
     return Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
-                 events_maxlen=settings.events_maxlen)
+                 events_maxlen=settings.events_maxlen,
+                 audit_key=chain_key(settings.secret_key))
 
 
 def make_channels(settings: Settings, store: Store) -> dict[str, Channel]:
-    """The ways a notification leaves: in-app inbox, SMTP, signed webhooks, Apprise."""
+    """The ways a notification leaves: in-app inbox, SMTP, signed webhooks, Apprise; every
+    outbound one behind the fence of LIAISON_OUTBOUND_ALLOW."""
+    fence = Fence(settings.outbound_allow)
     return {
         "inapp": InAppChannel(store.notifications),
-        "email": SmtpChannel(settings.smtp_url, settings.mail_from),
-        "webhook": WebhookChannel(settings.webhook_secret),
-        "apprise": AppriseChannel(),
+        "email": SmtpChannel(settings.smtp_url, settings.mail_from, fence=fence),
+        "webhook": WebhookChannel(settings.webhook_secret, fence=fence),
+        "apprise": AppriseChannel(fence=fence),
     }
 
 

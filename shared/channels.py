@@ -2,30 +2,39 @@
 
 A channel raises a `ChannelError` subclass when a send fails. Their messages name the
 channel and the error type only: an SMTP or HTTP error text can echo an address.
+
+Every destination goes through the outbound fence (`shared.outbound`) right before it is
+used: a refused one raises `ChannelRefused` (permanent: no retry). Webhooks and SMTP connect
+to the very address the fence checked (no second DNS lookup), and webhooks follow no
+redirect.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import smtplib
+import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Protocol
-from urllib.parse import unquote, urlparse
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse, urlsplit
 
 from shared.domain.notifications import Message
+from shared.outbound import CHANNEL_SCHEMES, SMTP_SCHEMES, Destination, Fence, OutboundRefused
 from shared.store.notifications import NotificationRepository
 
+logger = logging.getLogger(__name__)
+
 TIMEOUT = 10.0
+REFUSED = "outbound_refused"
 
 
 class ChannelError(Exception):
@@ -42,6 +51,24 @@ class ChannelUnavailable(ChannelError):
 
 class ChannelRejected(ChannelError):
     """The other side answered with a refusal (bad address, HTTP error status)."""
+
+
+class ChannelRefused(ChannelError):
+    """The outbound fence refused the destination (scheme, internal address): permanent, the
+    notifier dead-letters the notification without retrying (services/notifier/handlers)."""
+
+
+def fenced(fence: Fence, channel: str, url: str, schemes: Any = CHANNEL_SCHEMES) -> Destination:
+    """Check `url` right before use: ChannelRefused (logged with the host only) if the fence
+    refuses it, ChannelUnavailable if its host does not resolve now."""
+    try:
+        return fence.check(url, schemes)
+    except OutboundRefused as exc:
+        logger.warning("outbound destination refused", extra={
+            "channel": channel, "reason": REFUSED, "detail": str(exc)})
+        raise ChannelRefused(channel, REFUSED) from None
+    except (OSError, UnicodeError) as exc:
+        raise ChannelUnavailable(channel, exc) from None
 
 
 class Channel(Protocol):
@@ -74,7 +101,13 @@ class SmtpChannel:
 
     name = "email"
 
-    def __init__(self, smtp_url: str, mail_from: str, *, timeout: float = TIMEOUT) -> None:
+    def __init__(self, smtp_url: str, mail_from: str, *, fence: Fence | None = None,
+                 timeout: float = TIMEOUT) -> None:
+        # The server LIAISON_SMTP_URL names is the operator's own choice: its host:port may
+        # be a private or loopback relay; link-local (metadata), multicast, reserved and
+        # unspecified addresses still need LIAISON_OUTBOUND_ALLOW.
+        self._url = smtp_url
+        self._fence = (fence or Fence()).with_allowed(smtp_url, SMTP_SCHEMES)
         parsed = urlparse(smtp_url)
         self._tls = parsed.scheme == "smtps"
         self._host = parsed.hostname or "127.0.0.1"
@@ -92,13 +125,15 @@ class SmtpChannel:
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = make_msgid(domain=self._from.rpartition("@")[2] or None)
         email.set_content(message.body)
+        destination = fenced(self._fence, self.name, self._url, SMTP_SCHEMES)
+        pinned = destination.addresses[0]
         try:
             smtp: smtplib.SMTP
             if self._tls:
-                smtp = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout,
-                                        context=ssl.create_default_context())
+                smtp = _PinnedSMTPSSL(pinned, self._host, self._port, timeout=self._timeout,
+                                      context=ssl.create_default_context())
             else:
-                smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+                smtp = _PinnedSMTP(pinned, self._host, self._port, timeout=self._timeout)
             with smtp:
                 if self._user:
                     smtp.login(self._user, self._password)
@@ -108,6 +143,50 @@ class SmtpChannel:
             raise ChannelRejected(self.name, exc) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailable(self.name, exc) from None
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """SMTP to the address the fence checked; the name stays for TLS and greetings."""
+
+    def __init__(self, address: str, host: str, port: int, **kwargs: Any) -> None:
+        self._pinned = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(self._pinned, port, timeout)  # type: ignore[misc]
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """SMTP over TLS to the checked address; the certificate is checked for the name."""
+
+    def __init__(self, address: str, host: str, port: int, **kwargs: Any) -> None:
+        self._pinned = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(self._pinned, port, timeout)  # type: ignore[misc]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, address: str, host: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._pinned = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._pinned, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked address, with SNI and certificate check for the host name."""
+
+    def __init__(self, address: str, host: str, port: int, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
+        self._pinned = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._pinned, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -121,11 +200,14 @@ class WebhookChannel:
 
     name = "webhook"
 
-    def __init__(self, secret: str, *, timeout: float = TIMEOUT) -> None:
+    def __init__(self, secret: str, *, fence: Fence | None = None,
+                 timeout: float = TIMEOUT) -> None:
         self._secret = secret
+        self._fence = fence or Fence()
         self._timeout = timeout
 
     def send(self, address: str, message: Message) -> None:
+        destination = fenced(self._fence, self.name, f"webhook+{address}")
         now = time.time()
         body = json.dumps({
             "kind": message.kind, "reference": message.reference,
@@ -134,19 +216,25 @@ class WebhookChannel:
             "sent_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
         }, separators=(",", ":")).encode()
         timestamp = str(int(now))
-        request = urllib.request.Request(address, data=body, method="POST", headers={
+        headers = {
             "Content-Type": "application/json", "User-Agent": "liaison-notifier",
             "X-Liaison-Timestamp": timestamp,
             "X-Liaison-Signature": sign(self._secret, timestamp, body),
-        })
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+        }
+        parts = urlsplit(address)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        kind = _PinnedHTTPSConnection if destination.scheme == "webhook+https" \
+            else _PinnedHTTPConnection
+        connection = kind(destination.addresses[0], destination.host, destination.port,
+                          self._timeout)
+        try:  # http.client follows no redirect: a 3xx is a failed delivery
+            connection.request("POST", path, body=body, headers=headers)
+            with connection.getresponse() as response:
                 status = response.status
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise ChannelRejected(self.name, f"HTTP{exc.code}") from None
-        except (OSError, ValueError) as exc:  # URLError, timeouts, refused; bad URL
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             raise ChannelUnavailable(self.name, exc) from None
+        finally:
+            connection.close()
         if not 200 <= status < 300:
             raise ChannelRejected(self.name, f"HTTP{status}")
 
@@ -156,14 +244,18 @@ class AppriseChannel:
 
     name = "apprise"
 
-    def __init__(self) -> None:
+    def __init__(self, *, fence: Fence | None = None) -> None:
+        self._fence = fence or Fence()
         # Apprise logs target URLs and gateway replies, which may hold numbers or tokens.
         logging.getLogger("apprise").setLevel(logging.CRITICAL)
 
     def send(self, address: str, message: Message) -> None:
         import apprise  # heavy import, only in processes that use it
 
-        sender = apprise.Apprise()
+        # Checked right before Apprise connects (Apprise resolves again itself: the gap is
+        # this call's length); Apprise follows no redirect.
+        fenced(self._fence, self.name, address)
+        sender = apprise.Apprise(asset=apprise.AppriseAsset(http_redirects=False))
         if not sender.add(address):
             raise ChannelRejected(self.name, "UnsupportedURL")
         try:

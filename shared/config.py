@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet
 
+from shared import outbound
+
 ENVIRONMENTS = ("development", "test", "production")
 DEV_SECRETS_FILE = "secrets.json"
 # Under the var dir: the URL of the embedded Redis that `make run` started last (mode 0600);
@@ -49,7 +51,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit: str = "10 per minute;100 per hour"
     api_rate_limit: str = "120 per minute;2000 per hour"
-    trusted_proxies: int = 0
+    rate_limit_failed: str = "30 per minute;300 per hour"
+    trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str = ""
     idempotency_ttl: int = 24 * 3600
     outbox_grace_seconds: int = 5
     events_maxlen: int = 100_000
@@ -57,6 +61,7 @@ class Settings:
     mail_from: str = "liaison@localhost"
     webhook_secret: str = ""
     sms_url: str = ""
+    outbound_allow: str = ""
     notify_max_attempts: int = 8
     notify_backoff_seconds: int = 5
     offer_timeouts: str = "1=300,2=1800,3=3600,4=14400"
@@ -66,6 +71,7 @@ class Settings:
     wait_alert_seconds: int = 1800
     sweep_interval_seconds: int = 5
     route_max_attempts: int = 10
+    retention_days: str = "report=2190,callback=365"
     log_level: str = "INFO"
     log_format: str = "json"
     neutral_exit_url: str = "https://www.bbc.co.uk/weather"
@@ -98,6 +104,10 @@ class Settings:
     def sla_contact_seconds(self, priority: int) -> int:
         return parse_per_priority(self.sla_contact)[priority]
 
+    def retention_seconds(self, kind: str) -> int:
+        """How long a closed case of this kind keeps its personal data (then it is erased)."""
+        return parse_retention_days(self.retention_days)[kind] * 86400
+
     def sla_review_seconds(self, priority: int) -> int:
         """Time to review and close (or refer) a case nobody may contact, from acceptance."""
         return parse_per_priority(self.sla_review)[priority]
@@ -121,6 +131,8 @@ class Settings:
             recorded = recorded_dev_redis_url(values.get("var_dir", cls.var_dir))
             if recorded:
                 values["redis_url"] = recorded
+        if "outbound_allow" not in values and values.get("env", cls.env) != "production":
+            values["outbound_allow"] = outbound.LOCAL_ALLOW  # local sinks and receivers
         settings = cls(**values)
         errors += settings._problems()
         if errors:  # nothing is written (no dev secrets file) while any value is bad
@@ -135,6 +147,7 @@ class Settings:
             "secret_key": secrets.token_urlsafe(32),
             "sealing_keys": (Fernet.generate_key().decode(),),
             "log_format": "text",
+            "outbound_allow": outbound.LOCAL_ALLOW,
         }
         base.update(overrides)
         return cls(**base)._validated()
@@ -198,9 +211,50 @@ class Settings:
             if not self.sealing_keys:
                 errors.append("LIAISON_SEALING_KEYS: production needs at least one sealing key "
                               "(or the file LIAISON_SEALING_KEYS_FILE names)")
+        if self.metrics_token and (len(self.metrics_token) < 16
+                                   or not self.metrics_token.isprintable()
+                                   or " " in self.metrics_token):
+            errors.append("LIAISON_METRICS_TOKEN: must be 16+ printable characters without "
+                          "spaces (e.g. `openssl rand -hex 24`)")
         if self.production and self.debug:
             errors.append("LIAISON_DEBUG: debug must be off in production")
+        errors += self._outbound_problems()
         return errors
+
+
+    def _outbound_problems(self) -> list[str]:
+        """The allow list parses; the SMTP server, the SMS gateway template and the console
+        link base pass the outbound fence by scheme and host (by name: no DNS at start-up,
+        each send checks every address again)."""
+        try:
+            fence = outbound.Fence(self.outbound_allow, resolver=_no_dns)
+        except ValueError as exc:
+            return [f"LIAISON_OUTBOUND_ALLOW: {exc}"]
+        checks = [("smtp_url", self.smtp_url, outbound.SMTP_SCHEMES),
+                  ("sms_url", self.sms_url.replace("{phone}", "0"), outbound.SMS_SCHEMES),
+                  ("console_url", self.console_url, {"http": outbound.Scheme(80),
+                                                     "https": outbound.Scheme(443)})]
+        errors = []
+        for name, url, schemes in checks:
+            if not url:
+                continue
+            try:
+                if name == "smtp_url":  # the operator's own server (see SmtpChannel)
+                    fence.with_allowed(url, schemes).check(url, schemes, resolve=False)
+                else:
+                    fence.check(url, schemes, resolve=False)
+            except outbound.OutboundRefused as exc:
+                errors.append(f"LIAISON_{name.upper()}: {exc}")
+        return errors
+
+
+def _no_dns(host: str, port: int) -> list[str]:
+    return []  # start-up checks names and literal addresses only
+
+
+def _outbound_allow(text: str) -> str:
+    outbound.parse_allow(text)
+    return text
 
 
 def recorded_dev_redis_url(var_dir: Path) -> str:
@@ -216,7 +270,8 @@ _KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "develop
 
 # Secrets that may come from a file instead (Docker and Kubernetes secrets): LIAISON_X_FILE
 # names a file whose contents are LIAISON_X's value.
-FILE_VARIABLES = ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS", "LIAISON_WEBHOOK_SECRET")
+FILE_VARIABLES = ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS", "LIAISON_WEBHOOK_SECRET",
+                  "LIAISON_METRICS_TOKEN")
 
 
 def _read_secret_files(env: dict[str, str]) -> list[str]:
@@ -297,6 +352,26 @@ def _rate(text: str) -> str:
     return text
 
 
+def _networks(text: str) -> tuple[str, ...]:
+    """'10.0.0.5, 172.18.0.0/16' -> normalised networks; each bad entry is named."""
+    import ipaddress
+
+    found: list[str] = []
+    bad: list[str] = []
+    for entry in text.replace(",", " ").split():
+        try:
+            if entry.isdigit():  # a hop count (the old meaning) is not an address
+                raise ValueError(entry)
+            found.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            bad.append(repr(entry))
+    if bad:
+        raise ValueError(f"{', '.join(bad)} not an IP address or CIDR network (give the "
+                         "reverse proxies' addresses, e.g. '10.0.0.5,172.18.0.0/16'; "
+                         "a hop count is no longer accepted)")
+    return tuple(found)
+
+
 def _smtp_url(text: str) -> str:
     parsed = urlparse(text)
     if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
@@ -324,6 +399,31 @@ def parse_per_priority(text: str) -> dict[int, int]:
     return result
 
 
+RETENTION_KINDS = ("report", "callback")  # shared/domain/model.py CaseKind (a test checks)
+
+
+def _retention(text: str) -> str:
+    parse_retention_days(text)
+    return text
+
+
+def parse_retention_days(text: str) -> dict[str, int]:
+    """'report=2190,callback=365' -> {kind: days}; every case kind needed, 1..36500 days."""
+    result: dict[str, int] = {}
+    try:
+        for part in text.split(","):
+            key, _, value = part.partition("=")
+            result[key.strip()] = int(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not like 'report=2190,callback=365' (days per "
+                         "case kind)") from None
+    if sorted(result) != sorted(RETENTION_KINDS) \
+            or not all(1 <= d <= 36500 for d in result.values()):
+        raise ValueError("give days (1 to 36500) for each case kind: "
+                         + ", ".join(RETENTION_KINDS))
+    return result
+
+
 def _url(text: str) -> str:
     if urlparse(text).scheme not in ("http", "https"):
         raise ValueError("must be an http:// or https:// URL")
@@ -344,7 +444,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_body_bytes": _int_range(1024, 10 * 1024 * 1024),
     "rate_limit": _rate,
     "api_rate_limit": _rate,
-    "trusted_proxies": _int_range(0, 5),
+    "rate_limit_failed": _rate,
+    "trusted_proxies": _networks,
     "idempotency_ttl": _int_range(60, 30 * 24 * 3600),
     "smtp_url": _smtp_url,
     "notify_max_attempts": _int_range(1, 100),
@@ -356,8 +457,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "wait_alert_seconds": _int_range(10, 7 * 24 * 3600),
     "sweep_interval_seconds": _int_range(1, 300),
     "route_max_attempts": _int_range(1, 1000),
+    "retention_days": _retention,
     "outbox_grace_seconds": _int_range(1, 3600),
     "events_maxlen": _int_range(1000, 10_000_000),
+    "outbound_allow": _outbound_allow,
 }
 
 

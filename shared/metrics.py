@@ -44,11 +44,12 @@ Process metrics (`process_*`, `python_*`) are reported in single-process mode on
 gunicorn `child_exit` hook is needed: there are no live gauges, and a dead worker's
 counts stay in the totals, as counters should.
 
-`/metrics` is for the operator's Prometheus only: it answers requests from loopback and
-private addresses (RFC 1918, IPv6 unique-local; `request.remote_addr`, so after ProxyFix
-when trusted proxies are set) and is a 404 for anyone else, except in the test environment.
-A reverse proxy on the same host makes every request look local, so the proxy must not pass
-`/metrics` through (nginx: `location = /metrics { return 404; }`); scrape the app's port.
+`/metrics` is for the operator's Prometheus only. With `LIAISON_METRICS_TOKEN` set it
+answers only requests carrying `Authorization: Bearer <token>` (compared in constant time;
+401 otherwise), from any address. Without a token it is a 404 in production, and in
+development and test it answers loopback only (`request.remote_addr`: the client's address
+as `shared.web.TrustedProxies` found it, so a forged `X-Forwarded-For` opens nothing).
+Prometheus: `authorization: {credentials_file: ...}` in the scrape config.
 
 Labels carry only district codes, priority names, case states and kinds, notification
 kinds, outcomes, queue and worker names, URL rules, HTTP methods and status codes — never
@@ -58,6 +59,7 @@ value becomes `other`.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import re
@@ -85,6 +87,7 @@ from shared.messaging import TASK_QUEUES
 from shared.store import Store, StoreUnavailable
 from shared.store.counters import NOTIFICATION_OUTCOMES, OFFER_OUTCOMES, Totals
 from shared.store.stats import OPEN_STATES, Snapshot
+from shared.web import SETTINGS
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
@@ -99,9 +102,6 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUEUES = tuple(dict.fromkeys(TASK_QUEUES.values()))  # route, notify, sweep: the contract's
 DEAD_LETTER_KINDS = ("case", "notification")
 _SAFE = re.compile(r"[a-z0-9][a-z0-9_]{0,39}\Z")
-# Loopback, RFC 1918 and IPv6 unique-local: where a Prometheus server scrapes from.
-INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"))
 
 
 def safe_label(value: str) -> str:
@@ -351,7 +351,14 @@ def install_metrics(app: Flask, *, service: str, state: Collector | None = None)
         return response
 
     def serve() -> Response:
-        if not (current_app.testing or _internal(request.remote_addr)):
+        settings = current_app.extensions.get(SETTINGS)
+        token = settings.metrics_token if settings is not None else ""
+        if token:
+            if not bearer_matches(request.headers.get("Authorization", ""), token):
+                return Response("a bearer token is required\n", status=401,
+                                content_type="text/plain",
+                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        elif settings is None or settings.production or not _loopback(request.remote_addr):
             abort(404)
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
         return Response(encode(scrape_registry()), content_type=content_type)
@@ -362,12 +369,18 @@ def install_metrics(app: Flask, *, service: str, state: Collector | None = None)
     app.add_url_rule("/metrics", "prometheus_metrics", serve, methods=["GET"])
 
 
-def _internal(address: str | None) -> bool:
-    """Loopback or a private network (where Prometheus lives), never the internet."""
+def bearer_matches(header: str, token: str) -> bool:
+    """Whether an `Authorization` header carries `Bearer <token>` (constant-time compare)."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode())
+
+
+def _loopback(address: str | None) -> bool:
     try:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return any(ip in network for network in INTERNAL_NETWORKS if network.version == ip.version)
+    return ip.is_loopback

@@ -6,6 +6,7 @@ log line (path rule, status, timing — never data).
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
 import time
@@ -15,7 +16,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import Settings
 
@@ -28,6 +28,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 QUIET = ("/healthz", "/readyz", "/metrics", "/static/")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+HSTS = "max-age=31536000; includeSubDomains"
+# The direct peer's address, kept in the WSGI environ when a trusted proxy named the client.
+PEER_ADDR = "liaison.peer_addr"
+# app.extensions key: the settings `harden` was given (read by /metrics).
+SETTINGS = "liaison_web_settings"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def showable(text: str) -> str:
@@ -88,6 +95,63 @@ class WholeBody:
         return self.app(environ, start_response)
 
 
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+class TrustedProxies:
+    """Take the client's address (and scheme) from `X-Forwarded-For` (`-Proto`) only when
+    the direct peer is one of the `proxies` (addresses or networks).
+
+    The `X-Forwarded-For` chain is walked from the right (the hop nearest us) while each
+    hop is itself a trusted proxy; the first hop that is not is the client. Anything a
+    client put further left is never read, and a request straight from an untrusted peer
+    keeps its own address whatever headers it sends. Unlike werkzeug's ProxyFix, which
+    trusts a count of hops, this cannot be fooled by reaching the app directly.
+    """
+
+    def __init__(self, app: WSGIApplication, proxies: Iterable[str]) -> None:
+        self.app = app
+        self.networks: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(p, strict=False) for p in proxies)
+
+    def trusted(self, address: str) -> bool:
+        ip = _ip(address)
+        return ip is not None and any(
+            ip in network for network in self.networks if network.version == ip.version)
+
+    def client(self, peer: str, forwarded_for: str) -> str:
+        """The client's address: `peer` unless it is a trusted proxy that named another."""
+        client = peer
+        if not self.trusted(peer):
+            return client
+        for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+            ip = _ip(hop)
+            if ip is None:  # garbage where an address should be: stop at the last proxy
+                break
+            client = str(ip)
+            if not self.trusted(client):
+                break
+        return client
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        peer = environ.get("REMOTE_ADDR", "")
+        environ[PEER_ADDR] = peer
+        if self.networks and self.trusted(peer):
+            environ["REMOTE_ADDR"] = self.client(peer, environ.get("HTTP_X_FORWARDED_FOR", ""))
+            proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[-1].strip().lower()
+            if proto in ("http", "https"):
+                environ["wsgi.url_scheme"] = proto
+        return self.app(environ, start_response)
+
+
 def _read_at_most(stream: IO[bytes], size: int) -> bytes:
     body = bytearray()
     while len(body) < size:
@@ -105,9 +169,9 @@ def harden(app: Flask, settings: Settings, *, csp: Callable[[str], str] = lambda
     `csp(path)` picks the policy, `cacheable` are path prefixes that may be cached (static
     assets; everything else is `no-store`), `who()` names the signed-in staff member.
     """
-    if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    app.extensions[SETTINGS] = settings
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, settings.trusted_proxies)
     app.wsgi_app = WholeBody(  # type: ignore[method-assign]
         app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH"))
     app.response_class = SafeResponse
@@ -126,6 +190,8 @@ def harden(app: Flask, settings: Settings, *, csp: Callable[[str], str] = lambda
         headers["X-Frame-Options"] = "DENY"
         headers["Permissions-Policy"] = "geolocation=(), camera=(), microphone=()"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if settings.production:  # production is served over TLS only (behind the proxy)
+            headers["Strict-Transport-Security"] = HSTS
         if not request.path.startswith(cacheable):
             headers["Cache-Control"] = "no-store"
         headers["X-Request-ID"] = g.get("request_id", "")

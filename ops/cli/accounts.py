@@ -88,10 +88,11 @@ def reset_password(ctx: click.Context, username: str, password_stdin: bool) -> N
 @_username_argument
 @click.pass_context
 def disable_account(ctx: click.Context, username: str) -> None:
-    """Stop a login from signing in; its sessions end at once."""
+    """Stop a login from signing in; its sessions end and its API token is revoked at once."""
     account = _account(ctx, username)
     _rt(ctx).get_store().accounts.set_disabled(username, True)
-    click.echo(f"disabled {username} ({account.name}); their sessions have ended")
+    click.echo(f"disabled {username} ({account.name}); their sessions have ended and their "
+               "API token is revoked")
 
 
 @accounts.command("enable")

@@ -128,10 +128,13 @@ def token(ctx: click.Context, officer_id: str) -> None:
                "hash is stored. Issuing another replaces it.", err=True)
 
 
-@main.command("keys")
-def keys() -> None:
-    """Print a new Fernet key for LIAISON_SEALING_KEYS (put it first to rotate)."""
-    click.echo(new_key())
+@main.group("keys", invoke_without_command=True)
+@click.pass_context
+def keys(ctx: click.Context) -> None:
+    """Print a new Fernet key for LIAISON_SEALING_KEYS (put it first to rotate; then
+    `liaison keys reseal`, then drop the old key)."""
+    if ctx.invoked_subcommand is None:
+        click.echo(new_key())
 
 
 # helpers

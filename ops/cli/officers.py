@@ -24,6 +24,7 @@ from shared.domain.officers import Availability, Officer, Role, eligibility, new
 from shared.domain.rota import Leave, Rota
 from shared.domain.weekly import days_text, resolve
 from shared.officer_records import save_officer
+from shared.outbound import Fence, check_channel_urls
 from shared.store.officers import OfficerHasCases
 
 
@@ -36,6 +37,17 @@ def _districts_callback(ctx: click.Context, param: click.Parameter, value: Any) 
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return codes if param.multiple else codes[0]
+
+
+def _channels_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Channel URLs: an allowed scheme, and the host resolved and checked by the fence."""
+    if value is None or value == ():
+        return value
+    try:
+        urls = check_channels(value)
+        return check_channel_urls(urls, Fence(_rt(ctx).get_settings().outbound_allow))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 def _officer_options(update: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -56,8 +68,10 @@ def _officer_options(update: bool) -> Callable[[Callable[..., Any]], Callable[..
         click.option("--role", type=click.Choice(ROLES), default=default("officer"),
                      show_default=not update),
         click.option("--email", callback=_checked(check_email), default=default("")),
-        click.option("--channel", multiple=True, callback=_checked(check_channels),
-                     help="An Apprise notification URL; repeat for more."),
+        click.option("--channel", multiple=True, callback=_channels_callback,
+                     help="A notification URL (webhook+https://, mailto://, jsons://, "
+                     "workflows://, twilio://...); repeat for more. Internal hosts need "
+                     "LIAISON_OUTBOUND_ALLOW."),
         click.option("--shift", multiple=True, callback=_checked(check_shifts),
                      help="Like 'mon-fri 08:00-16:00' (force time zone); repeat for more."
                      + (" Replaces the shifts, keeps leave." if update else "")),
@@ -78,8 +92,21 @@ def officers() -> None:
 
 
 def _save(ctx: click.Context, officer: Officer) -> bool:
+    """Save an officer; a changed role first ends their console sessions and revokes their
+    API token (before the new role is live), so they sign in again to use it. The console
+    never changes a supervisor's or an admin's role: only this CLI, run on the server."""
     rt = _rt(ctx)
-    return save_officer(rt.get_store(), officer, rt.tz, rt.clock())
+    store = rt.get_store()
+    old = store.officers.get(officer.id)
+    if old is not None and old.role is not officer.role:
+        store.accounts.end_access(officer.id)
+    on_shift = save_officer(store, officer, rt.tz, rt.clock())
+    if old is not None and old.role is not officer.role:
+        store.accounts.end_access(officer.id)  # and any session begun meanwhile
+        click.echo(f"{officer.name} ({officer.id}) is now {officer.role.value} (was "
+                   f"{old.role.value}): their console sessions have ended and their API "
+                   "token is revoked")
+    return on_shift
 
 
 def _needs_district(officer: Officer) -> None:

@@ -8,6 +8,7 @@ their response schema dumps (hence `-> Any`).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import request
@@ -73,6 +74,18 @@ def _before() -> None:
             and request.mimetype != "application/json":
         abort(415, message="Send the body as JSON with Content-Type: application/json.")
     authenticate()
+
+
+_OFFICER_ID = re.compile(s.OFFICER_ID)
+
+
+@blp.before_request
+def _officer_ids_are_well_formed() -> None:
+    """Every route with an `<officer_id>`: an id that cannot be an officer's (the pattern
+    of OFFICER_ID) is a 404, like an unknown one, before anything reads the store."""
+    officer_id = (request.view_args or {}).get("officer_id")
+    if officer_id is not None and not _OFFICER_ID.match(str(officer_id)):
+        raise CaseActionError("not_found", "officer")
 
 
 @blp.errorhandler(CaseActionError)

@@ -1,11 +1,13 @@
 """Who is calling: `Authorization: Bearer <token>` → a staff identity; roles as decorators.
 
 Tokens are issued by the CLI (`store.officers.issue_token`) and stored only as hashes; a
-later issue adds the web login. No or an unknown token → 401; the wrong role → 403.
+role change or a disabled login revokes it (`store.accounts.end_access`). No, an unknown, a
+revoked token or one of a disabled login → 401; the wrong role → 403.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn, TypeVar, cast
@@ -15,7 +17,7 @@ from webargs.flaskparser import abort  # flask_smorest's abort, typed NoReturn
 
 from services.console.handlers import Staff
 from shared.bootstrap import Deps
-from shared.domain.officers import Role
+from shared.domain.officers import Officer, Role
 
 EXTENSION = "liaison_console"
 MAX_TOKEN_LENGTH = 200
@@ -40,10 +42,16 @@ def authenticate() -> None:
         _unauthorised("Send an API token: Authorization: Bearer <token>.")
     store = current_deps().store
     staff_id = store.officers.officer_for_token(token)
-    officer = store.officers.get(staff_id) if staff_id else None
-    if officer is None:
-        _unauthorised("This API token is not valid (it may have been replaced).")
+    record = store.officers.raw(staff_id) if staff_id else {}
+    if not record or record.get("token_digest") != _digest(token) \
+            or record.get("login_disabled") == "1":
+        _unauthorised("This API token is not valid (it may have been replaced or revoked).")
+    officer = Officer.from_fields(record)
     g.staff = Staff(officer.id, officer.name, officer.role)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()  # as store.officers keeps it
 
 
 def _unauthorised(message: str) -> NoReturn:

@@ -4,12 +4,15 @@
   failures in a row a typed username is locked for a minute, doubling with each further
   failure up to an hour — known or not, so a lock says nothing about who exists. While
   locked, even the right password is refused. Failures are forgotten after a day or at a
-  successful sign-in.
+  successful sign-in. The lock check and the count are one atomic step taken *before* the
+  password is checked (`begin_attempt`, login_attempt.lua): each attempt reserves a guess,
+  so however many arrive at once, no more than 5 passwords are checked per lock window.
 * On top of that, `LOGIN_RATE` per client address on the form's POST (Flask-Limiter,
   counted in Redis under `<key_prefix>limits`).
 * Signing in gives the session a new id (sessions.py); signing out is a POST with the CSRF
   token and deletes the session on the server. Every request reads the staff hash again,
-  so a login disabled, reset or removed ends its sessions at once (`auth_epoch`).
+  so a login disabled, reset or removed, or a role changed, ends its sessions at once
+  (`auth_epoch`).
 * HTML error pages for the web console; /api/ keeps flask-smorest's JSON errors.
 """
 
@@ -47,7 +50,13 @@ from services.console import sessions
 from services.console.auth import EXTENSION, current_deps
 from shared.bootstrap import Deps
 from shared.domain.officers import Role
-from shared.passwords import MAX_LENGTH, lockout_seconds, normalise_username, verify_password
+from shared.passwords import (
+    LOCK_AFTER,
+    MAX_LENGTH,
+    lockout_seconds,
+    normalise_username,
+    verify_password,
+)
 from shared.store import Store, StoreUnavailable
 from shared.store.accounts import Account
 
@@ -57,6 +66,7 @@ LOGIN_RATE = "60 per minute"  # per address: officers may share one police netwo
 # the per-username lockout is the real brake on guessing
 WRONG = "Username or password is wrong."
 DISABLED = "This login is disabled; ask a console administrator."
+LOCKS = [lockout_seconds(n) for n in range(1, LOCK_AFTER + 13)]  # after 1, 2... failures
 EPOCH = "_auth_epoch"
 HOME = {Role.OFFICER: "officer.inbox", Role.SUPERVISOR: "supervisor.dashboard",
         Role.ADMIN: "admin.officers"}
@@ -106,19 +116,15 @@ def sign_in(store: Store, username: str, password: str, now: float) -> SignIn:
     """Check a username and password against the lockout and the stored hash."""
     name = normalise_username(username)
     accounts = store.accounts
-    locked = accounts.locked_until(name) - now
-    if locked > 0:
-        return _locked(locked)
+    attempt = accounts.begin_attempt(name, now, LOCKS)  # counted as failed until it is not
+    if not attempt.may_check:
+        return _locked(attempt.lock_seconds)
     account = accounts.by_username(name)
     matches, new_hash = verify_password(account.password_hash if account else None, password)
     if account is None or not matches:
-        lock = lockout_seconds(accounts.record_failure(name))
         logger.info("sign-in refused", extra={"staff_id": account.id if account else "",
-                                              "locked_seconds": lock})
-        if lock:
-            accounts.lock(name, now + lock)
-            return _locked(lock)
-        return SignIn(refusal=WRONG)
+                                              "locked_seconds": attempt.lock_seconds})
+        return _locked(attempt.lock_seconds) if attempt.lock_seconds else SignIn(refusal=WRONG)
     if account.disabled:
         return SignIn(refusal=DISABLED)
     accounts.clear_failures(name)

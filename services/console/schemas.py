@@ -177,6 +177,8 @@ class CaseDetailSchema(Schema):
     accepted_at = Instant()
     first_contact_at = Instant()
     closed_at = Instant()
+    erased_at = Instant(metadata={"description": "When the retention schedule erased its "
+                                                 "personal data (submission and notes)"})
     outcome = fields.String(dump_default=None, allow_none=True)
 
 

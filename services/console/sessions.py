@@ -1,8 +1,14 @@
 """Server-side console sessions: the cookie holds only a random id, the data lives in Redis.
 
-* Cookie `liaison_console_session`: HttpOnly, SameSite=Lax, Path=/, Secure outside
-  development and test; no expiry, so it goes when the browser closes.
-* Idle timeout 30 minutes (every request slides it), absolute timeout 12 hours from sign-in.
+* Cookie `liaison_console_session` in development and test (plain HTTP); outside them
+  `__Host-liaison_console_session`, Secure (the `__Host-` prefix makes the browser refuse it
+  unless it is Secure, Path=/ and has no Domain, so a sibling subdomain cannot plant or
+  shadow it). HttpOnly, SameSite=Lax, Path=/; no expiry, so it goes when the browser closes.
+* Idle timeout 30 minutes, absolute timeout 12 hours from sign-in. Only what a person does
+  slides the idle timeout: requests a page makes by itself (polls sending
+  `X-Liaison-Background: 1`, views that call `mark_background()` such as the dashboard's
+  event stream) keep the session's last-seen time, so a forgotten tab is still signed out
+  after 30 minutes — and a timed-out session ends on them as on any request.
 * An id the server does not know is never adopted (a new one is issued), `regenerate()`
   at sign-in moves the data to a new id and deletes the old one (no fixation), and
   `destroy()` at sign-out deletes it on the server, so a copied cookie is dead too.
@@ -24,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Request, Response, session
+from flask import Flask, Request, Response, g, request, session
 from flask.sessions import SessionInterface, SessionMixin, session_json_serializer
 from werkzeug.datastructures import CallbackDict
 
@@ -34,6 +40,8 @@ from shared.store.accounts import SessionRepository
 logger = logging.getLogger(__name__)
 
 COOKIE = "liaison_console_session"
+SECURE_COOKIE = "__Host-" + COOKIE  # outside development and test (TLS only)
+BACKGROUND_HEADER = "X-Liaison-Background"
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}\Z")  # secrets.token_urlsafe(32)
@@ -51,6 +59,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         super().__init__(data or {}, changed)
         self.sid = sid
         self.created = created
+        self.seen: float | None = None  # when a person last used it (None: new)
         self.had_cookie = had_cookie
         self.unavailable = unavailable  # Redis did not answer: nothing is read or written
         self.dropped: list[str] = []
@@ -80,13 +89,14 @@ class RedisSessionInterface(SessionInterface):
                  absolute: int = ABSOLUTE_SECONDS) -> None:
         self._repo = repo
         self._secure = secure
+        self.cookie = SECURE_COOKIE if secure else COOKIE
         self._clock = clock
         self._idle = idle
         self._absolute = absolute
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         now = self._clock()
-        sid = request.cookies.get(COOKIE, "")
+        sid = request.cookies.get(self.cookie, "")
         if not _SID.match(sid):
             return ServerSession(created=now, had_cookie=bool(sid))
         try:
@@ -102,7 +112,9 @@ class RedisSessionInterface(SessionInterface):
                 fresh.dropped.append(sid)  # timed out: delete it now, not at its TTL
             return fresh
         data = session_json_serializer.loads(record["data"])
-        return ServerSession(data, sid=sid, created=record["created"], had_cookie=True)
+        opened = ServerSession(data, sid=sid, created=record["created"], had_cookie=True)
+        opened.seen = record["seen"]
+        return opened
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
@@ -126,21 +138,26 @@ class RedisSessionInterface(SessionInterface):
 
     def _save(self, session: ServerSession, response: Response) -> None:
         now = self._clock()
-        ttl = math.ceil(min(self._idle, session.created + self._absolute - now))
+        # A page's own requests leave the idle clock where the person left it.
+        kept = session.seen is not None and session.sid is not None and in_background()
+        seen = session.seen if kept and session.seen is not None else now
+        ttl = math.ceil(min(seen + self._idle - now, session.created + self._absolute - now))
         if not session or ttl <= 0:
             self._repo.delete(*session.dropped, *([session.sid] if session.sid else []))
             if session.had_cookie:
-                response.delete_cookie(COOKIE, path="/", secure=self._secure,
+                response.delete_cookie(self.cookie, path="/", secure=self._secure,
                                        httponly=True, samesite="Lax")
             return
+        if kept and not session.modified and not session.dropped:
+            return  # nothing changed, and the idle clock is not to move: nothing to write
         new = session.sid is None
         sid = session.sid or secrets.token_urlsafe(32)
-        record = {"created": session.created, "seen": now,
+        record = {"created": session.created, "seen": seen,
                   "data": session_json_serializer.dumps(dict(session))}
         self._repo.put(sid, json.dumps(record), ttl, replacing=tuple(session.dropped))
-        session.sid, session.dropped = sid, []
+        session.sid, session.dropped, session.seen = sid, [], seen
         if new:
-            response.set_cookie(COOKIE, sid, path="/", secure=self._secure, httponly=True,
+            response.set_cookie(self.cookie, sid, path="/", secure=self._secure, httponly=True,
                                 samesite="Lax")
 
 
@@ -167,6 +184,18 @@ def _answer_instead(app: Flask, exc: StoreUnavailable, response: Response) -> No
     response.status_code = answer.status_code
     for name, value in answer.headers.items():
         response.headers[name] = value
+
+
+def mark_background() -> None:
+    """This request is one a page makes by itself (a poll, an event stream): it does not
+    slide the idle timeout."""
+    g.liaison_background = True
+
+
+def in_background() -> bool:
+    """Whether this request was made by a page by itself (see `mark_background`)."""
+    return request.headers.get(BACKGROUND_HEADER) == "1" or bool(
+        g.get("liaison_background"))
 
 
 def regenerate(now: float) -> None:

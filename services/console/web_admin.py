@@ -6,6 +6,13 @@ An officer form is checked with the same helpers the CLI uses
 the web and the CLI agree; a problem is shown beside its field and nothing is saved. Every
 save appends `OfficerUpdated` (who, whom, which fields — never the values) to the events and
 audit streams.
+
+Roles are not changed here. Nobody changes their own role; and making someone a supervisor
+or an admin (who see every case, or run the console), or taking that role away, is done
+only with the CLI (`liaison officers update ID --role ROLE`) by an operator with access to
+the server — simpler and safer than a second admin's approval, and it means a stolen or
+rogue admin session cannot promote itself. The CLI ends the person's sessions and revokes
+their API token at once. Logins (create, reset, disable, enable) are CLI-only too.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from shared.domain.officers import Availability, Officer, Role, new_officer_id
 from shared.domain.rota import Leave, Rota
 from shared.domain.weekly import days_text, resolve
 from shared.officer_records import save_officer
+from shared.outbound import Fence, check_channel_urls
 from shared.store.feed import valid_stream_id
 
 logger = logging.getLogger(__name__)
@@ -90,9 +98,16 @@ def _edit(old: Officer | None) -> ResponseReturnValue:
     tz = ZoneInfo(deps.force.timezone)
     if request.method == "GET":
         return _form_page(old, form_values(old, tz) if old else MultiDict(), {})
-    officer, errors = read_officer(request.form, deps.force, tz, old)
+    officer, errors = read_officer(request.form, deps.force, tz, old,
+                                   fence=Fence(deps.settings.outbound_allow))
     if officer is not None and old is None and deps.store.officers.get(officer.id):
         officer, errors = None, {"id": "That id is taken; edit that officer instead."}
+    if officer is not None and (refused := role_refusal(old, officer.role,
+                                                        current_web_staff().id)):
+        logger.warning("role change refused", extra={
+            "officer_id": officer.id, "staff_id": current_web_staff().id,
+            "role": officer.role.value, "old_role": old.role.value if old else ""})
+        officer, errors = None, {"role": refused}
     if officer is None:
         return _form_page(old, request.form, errors), 422
     now = deps.clock()
@@ -104,6 +119,30 @@ def _edit(old: Officer | None) -> ResponseReturnValue:
                                         "staff_id": current_web_staff().id})
     flash(f"{'Added' if old is None else 'Saved'} {officer.name}.", "success")
     return redirect(url_for(".officers"))
+
+
+PRIVILEGED = frozenset({Role.SUPERVISOR, Role.ADMIN})  # see every case / run the console
+OWN_ROLE = "You cannot change your own role."
+ROLE_BY_CLI = ("Supervisor and admin roles are given and taken away only by an operator on "
+               "the server, with `liaison officers update {id} --role {role}` (it also ends "
+               "their sessions), never from the console: so no admin can give themselves or "
+               "anyone else access to every case.")
+NEW_BY_CLI = ("A new supervisor or admin is added only by an operator on the server, with "
+              "`liaison officers add --role {role}`, never from the console: so no admin can "
+              "give anyone access to every case.")
+
+
+def role_refusal(old: Officer | None, role: Role, by: str) -> str:
+    """Why the console may not give `role` to `old` (None: someone new), or ""."""
+    if old is None:
+        return NEW_BY_CLI.format(role=role.value) if role in PRIVILEGED else ""
+    if role is old.role:
+        return ""
+    if old.id == by:
+        return OWN_ROLE
+    if PRIVILEGED & {old.role, role}:
+        return ROLE_BY_CLI.format(id=old.id, role=role.value)
+    return ""
 
 
 def _form_page(old: Officer | None, values: Any, errors: dict[str, str]) -> str:
@@ -127,9 +166,10 @@ class _Checks:
             return None
 
 
-def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None,
-                 ) -> tuple[Officer | None, dict[str, str]]:
-    """An officer from the posted form, or None and a message per bad field."""
+def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None, *,
+                 fence: Fence | None = None) -> tuple[Officer | None, dict[str, str]]:
+    """An officer from the posted form, or None and a message per bad field (channel URLs
+    also through the outbound fence: allowed scheme, host resolved, no internal address)."""
     c = _Checks({})
 
     def lines(name: str) -> list[str]:
@@ -144,7 +184,8 @@ def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None,
         "skills", ""))))
     capacity = c.run("capacity", lambda: check_capacity(form.get("capacity", "").strip()))
     email = c.run("email", lambda: check_email(form.get("email", "")))
-    channels = c.run("channels", lambda: check_channels(lines("channels")))
+    channels = c.run("channels", lambda: check_channel_urls(
+        check_channels(lines("channels")), fence or Fence()))
     shifts = c.run("shifts", lambda: check_shifts(lines("shifts")))
     leave = c.run("leave", lambda: tuple(_leave(line, tz) for line in lines("leave")))
     status = c.run("status", lambda: check_status(form.get("status", "")))

@@ -27,7 +27,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from services.console import charts, live
+from services.console import charts, live, sessions
 from services.console import handlers as h
 from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
@@ -104,6 +104,7 @@ def dashboard() -> ResponseReturnValue:
 @page_for(*SUPERVISOR)
 def chart_panel() -> ResponseReturnValue:
     """The charts alone, for dashboard.js to refresh them every minute."""
+    sessions.mark_background()  # the page asks by itself: the idle timeout runs on
     return render_template("supervisor/_charts.html", charts=_charts())
 
 
@@ -111,6 +112,7 @@ def chart_panel() -> ResponseReturnValue:
 @page_for(*SUPERVISOR)
 def stream() -> ResponseReturnValue:
     """Server-Sent Events: a snapshot now and after every change (see `live`)."""
+    sessions.mark_background()  # reconnects by itself: the idle timeout runs on
     deps, sources = current_deps(), current_live()
     client = sources.stream_client(sources.block_ms / 1000 + 5)
     body = live.SnapshotStream(

@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         swallow_errors=True,  # Redis down: let the request reach the 503 path
         in_memory_fallback_enabled=True,
     )
-    views.register(app, limiter, settings.rate_limit)
+    views.register(app, limiter, settings.rate_limit, settings.rate_limit_failed)
 
     api_ext = Api(app, errors=api.ERRORS)
     api.register(app, api_ext, limiter, settings.api_rate_limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -75,6 +76,23 @@ class Receipt:
         }
 
 
+IDEMPOTENCY_LABEL = b"liaison idempotency fingerprint v1"
+
+
+def submission_fingerprint(secret_key: str, canonical: str) -> str:
+    """What `idem:{key}` keeps of a submission to tell a replay from a conflict: an
+    HMAC-SHA256 under a key derived from LIAISON_SECRET_KEY (HMAC(secret, label)), so the
+    stored value cannot be checked against a guess of what someone wrote."""
+    key = hmac.new(secret_key.encode(), IDEMPOTENCY_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _legacy_match(stored: str, canonical: str) -> bool:
+    """A key stored before fingerprints were keyed (a bare SHA-256) still replays until it
+    expires (LIAISON_IDEMPOTENCY_TTL) instead of turning a client's retry into a conflict."""
+    return hmac.compare_digest(stored, hashlib.sha256(canonical.encode()).hexdigest())
+
+
 def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             idempotency_key: str | None = None) -> Receipt:
     """Store a validated submission as a new case and announce it to the router."""
@@ -98,7 +116,7 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
     )
     plain = _canonical(data)
     sealed = deps.sealer.seal({"kind": kind.value, "submission": json.loads(plain)})
-    fingerprint = hashlib.sha256(plain.encode()).hexdigest()
+    fingerprint = submission_fingerprint(deps.settings.secret_key, plain)
     idem = (idempotency_key, fingerprint, deps.settings.idempotency_ttl) \
         if idempotency_key else None
     message = deps.publisher.route_message(case.id)  # enqueued by the store script itself
@@ -113,7 +131,8 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             break
         case = with_new_reference(case)
     if outcome is CreateOutcome.DUPLICATE and seen is not None:
-        if seen.fingerprint != fingerprint:
+        if not hmac.compare_digest(seen.fingerprint, fingerprint) \
+                and not _legacy_match(seen.fingerprint, plain):
             raise IdempotencyConflict("this Idempotency-Key was used for a different submission")
         return _existing_receipt(seen.case_id, deps)
     if outcome is not CreateOutcome.CREATED:

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError
@@ -187,9 +187,25 @@ def _error_page(code: int) -> ResponseReturnValue:
     return render_template("error.html", code=code), code
 
 
-def register(app: Flask, limiter: Limiter, rate: str) -> None:
-    """Mount the pages with a rate limit on submissions and HTML error pages."""
-    limiter.limit(rate, methods=["POST"])(bp)
+def accepted(response: Response) -> bool:
+    """A submission that was taken (a confirmation): it counts towards LIAISON_RATE_LIMIT."""
+    return response.status_code < 400
+
+
+def failed(response: Response) -> bool:
+    """A submission the person has to correct (invalid, expired form, changed after sending):
+    it counts towards LIAISON_RATE_LIMIT_FAILED. A 429 (already refused) and a 5xx (our
+    fault) count towards neither."""
+    return 400 <= response.status_code < 500 and response.status_code != 429
+
+
+def register(app: Flask, limiter: Limiter, rate: str, failed_rate: str) -> None:
+    """Mount the pages with HTML error pages and two limits on submissions: `rate` on the
+    accepted ones, `failed_rate` (higher) on the ones sent back to be corrected, so that
+    someone fixing mistakes in a form is not turned away. Both are checked before each
+    submission; each is counted after the answer, when it applies."""
+    limiter.limit(rate, methods=["POST"], deduct_when=accepted)(bp)
+    limiter.limit(failed_rate, methods=["POST"], deduct_when=failed, scope="failed")(bp)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _csrf_failed)
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from services.notifier.templates import render
 from shared.bootstrap import Deps
-from shared.channels import ChannelError
+from shared.channels import ChannelError, ChannelRefused
 from shared.config import Settings
 from shared.domain import contact
 from shared.domain.notifications import Kind, Message, RecipientType, Status
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 CLAIM_TTL = 120          # seconds a claim protects a send in progress (> any channel timeout)
 MAX_BACKOFF = 15 * 60    # seconds
 REPORTER = "reporter"    # the recipient label of a reporter's acknowledgement
+PERMANENT = f"{ChannelRefused.__name__}:"  # the outbound fence refused it: never retried
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,10 @@ def deliver(notification_id: str, deps: Deps) -> str:
         notes.mark_delivered(notification_id, target.recipient, target.slot)
         logger.info("notification sent", extra={
             "notification_id": notification_id, "kind": kind, "channel": target.channel})
-    if failures:
-        return _failed(record, deps, now, failures[0])
+    if failures:  # a refused destination is reported first, and no retry can help it
+        refused = [f for f in failures if f.startswith(PERMANENT)]
+        return _failed(record, deps, now, (refused or failures)[0],
+                       permanent=len(refused) == len(failures))
     if busy:  # another attempt holds a claim; look again once it must have finished
         notes.reschedule(notification_id, now + CLAIM_TTL, now=now)
         return "in_progress"
@@ -117,14 +120,16 @@ def _send(target: Target, message: Message, deps: Deps) -> str:
     return ""
 
 
-def _failed(record: Mapping[str, str], deps: Deps, now: float, error: str) -> str:
-    """Count the attempt and schedule a retry, or dead-letter after the last one."""
+def _failed(record: Mapping[str, str], deps: Deps, now: float, error: str, *,
+            permanent: bool = False) -> str:
+    """Count the attempt and schedule a retry, or dead-letter after the last one (or at
+    once when every failure is `permanent`)."""
     notes = deps.store.notifications
     nid = record["id"]
     attempt = int(record.get("attempts") or 0) + 1
     due = now + backoff(attempt, deps.settings.notify_backoff_seconds, deps.jitter)
     attempts = notes.fail(nid, error, due, now=now)
-    if attempts < deps.settings.notify_max_attempts:
+    if attempts < deps.settings.notify_max_attempts and not permanent:
         logger.info("notification retry scheduled", extra={
             "notification_id": nid, "kind": record.get("kind", ""), "attempts": attempts,
             "retry_in": round(due - now, 1)})

@@ -2,7 +2,8 @@
 
 Expires offers past their deadline, applies rota changes (and rechecks officers put on the
 rota timer), re-publishes cases and notifications whose messages may have been lost, and
-raises SLA (accept, first contact, review) and long-wait alerts.
+raises SLA (accept, first contact, review) and long-wait alerts; once a day (whichever
+sweeper claims the day first) it erases the personal data of cases past retention.
 Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
 A sweep that did something logs one INFO line with the counts; one that found nothing due
 logs only at DEBUG (it runs every few seconds).
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from shared import casework
+from shared import casework, retention
 from shared.bootstrap import Deps
 from shared.domain.alerts import REVIEW_BREACH, SLA_BREACH
 from shared.domain.officers import off_shift_reason
@@ -24,6 +25,7 @@ from shared.store.routing import CaseActionError
 
 logger = logging.getLogger(__name__)
 REPUBLISH_BACKOFF = 30  # seconds until the same case or notification is re-published again
+RETENTION_BATCH = 1000  # cases erased per sweep at most (a backlog goes on at the next sweep)
 
 
 @dataclass
@@ -44,7 +46,7 @@ def sweep(deps: Deps) -> SweepReport:
     report = SweepReport()
     now = deps.clock()
     for step in (_expire_offers, _apply_rota, _republish_cases, _republish_notifications,
-                 _raise_alerts):
+                 _raise_alerts, _apply_retention):
         try:
             step(deps, now, report)
         except StoreUnavailable:
@@ -122,3 +124,14 @@ def _raise_alerts(deps: Deps, now: float, report: SweepReport) -> None:
             if nid:
                 deps.publisher.deliver_notification(nid)
                 report.alerts.append(f"{kind}:{case_id}")
+
+
+def _apply_retention(deps: Deps, now: float, report: SweepReport) -> None:
+    """The daily retention purge (shared/retention.py), by the one sweeper that claims the
+    day; it logs and audits its own counts. A backlog (the first run, say) is erased
+    RETENTION_BATCH at a time, one batch a sweep, to keep each sweep short."""
+    if deps.store.retention.claim_daily_run(now):
+        result = retention.run(deps.store, deps.settings, now=now, by="system",
+                               limit=RETENTION_BATCH)
+        if result.more:
+            deps.store.retention.release_daily_run()

@@ -23,6 +23,7 @@ NOTE_ADDED = "NoteAdded"
 CASE_CLOSED = "CaseClosed"
 CASE_REASSIGNED = "CaseReassigned"
 CASE_DEAD_LETTERED = "CaseDeadLettered"
+CASE_ERASED = "CaseErased"  # personal data removed under the retention schedule
 
 # alerts and notifications
 ALERT_RAISED = "AlertRaised"
@@ -41,3 +42,5 @@ OFFICER_UPDATED = "OfficerUpdated"
 CASE_VIEWED = "CaseViewed"
 CASE_ACCESS_REFUSED = "CaseAccessRefused"
 CASE_SEARCHED = "CaseSearched"
+RETENTION_RUN = "RetentionRun"  # one purge run: how many cases, by kind
+RECORDS_RESEALED = "RecordsResealed"  # a key rotation: sealed records re-sealed

@@ -78,12 +78,25 @@ def check_email(text: str) -> str:
     return email
 
 
+# The schemes an officer's channel may use (shared.outbound.CHANNEL_SCHEMES has the same
+# keys with their rules; the CLI and the admin page also pass each URL through that fence,
+# which resolves the host and refuses internal addresses).
+CHANNEL_URL_SCHEMES = ("webhook+https", "webhook+http", "jsons", "forms", "json", "form",
+                       "workflows", "workflow", "mailto", "mailtos", "twilio", "clicksend")
+
+
 def check_channels(urls: Iterable[str]) -> tuple[str, ...]:
-    """Apprise notification URLs, like mailto://name@host."""
+    """Notification URLs of an allowed scheme, like mailto://name@host or
+    webhook+https://host/path (shape only: no DNS here)."""
     found = tuple(urls)
     for url in found:
-        if "://" not in url or any(c.isspace() for c in url):
-            raise ValueError(f"{url!r} is not a notification URL, like mailto://name@host")
+        scheme, sep, rest = url.partition("://")
+        if not sep or any(c.isspace() for c in url) or not rest.strip("/"):
+            raise ValueError(f"{url[:40]!r} is not a notification URL, like "
+                             "mailto://name@host or webhook+https://host/path")
+        if scheme.lower() not in CHANNEL_URL_SCHEMES:
+            raise ValueError(f"scheme {scheme[:20]!r} is not allowed; use one of "
+                             + ", ".join(f"{s}://" for s in CHANNEL_URL_SCHEMES))
     return found
 
 

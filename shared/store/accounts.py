@@ -1,21 +1,24 @@
 """Console sign-in in Redis: logins on the staff hash, failure counters, server sessions.
 
 A login is two fields on the existing `officer:{id}` hash (`username`, `password_hash`) and
-an index `username:{name}` → id. `auth_epoch` goes up whenever a password is reset or a
-login disabled; a session remembers the epoch it began in, so older sessions end.
-Failure counters are kept per typed username (hashed, known or not) for a day.
+an index `username:{name}` → id. `auth_epoch` goes up whenever a password is reset, a login
+disabled or a role changed (`end_access`, which also revokes the API token); a session
+remembers the epoch it began in, so older sessions end on their next request.
+Failure counters are kept per typed username (hashed, known or not) for a day; an attempt is
+counted before its password is checked, in one step with the lock check (login_attempt.lua).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 import redis
 
 from shared.domain.officers import Role
-from shared.store.base import Keys, translate_errors
+from shared.store.base import Keys, load_script, translate_errors
 
 FAILURES_TTL = 24 * 3600
 
@@ -44,6 +47,14 @@ class Account:
                    epoch=int(data.get("auth_epoch") or 0))
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt as `begin_attempt` counted it."""
+
+    may_check: bool      # False: the username is locked; do not check the password
+    lock_seconds: float  # locked: seconds left; else the lock this attempt set (0: none)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -53,6 +64,7 @@ class AccountRepository:
         self._r = client
         self._keys = keys
         self.sessions = SessionRepository(client, keys)
+        self._attempt = load_script(client, "login_attempt", keys)
 
     @translate_errors
     def create(self, officer_id: str, username: str, password_hash: str) -> Account:
@@ -123,13 +135,52 @@ class AccountRepository:
 
     @translate_errors
     def set_disabled(self, username: str, disabled: bool) -> None:
-        """Disable (ending every session) or enable a login."""
+        """Disable (ending every session and revoking the API token) or enable a login."""
         officer_id = self._existing(username)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(self._keys.officer(officer_id), "login_disabled", "1" if disabled else "0")
         if disabled:
-            pipe.hincrby(self._keys.officer(officer_id), "auth_epoch", 1)
-        pipe.execute()
+            self._end_access(officer_id, login_disabled="1")
+        else:
+            self._r.hset(self._keys.officer(officer_id), "login_disabled", "0")
+
+    @translate_errors
+    def end_access(self, officer_id: str) -> bool:
+        """End every console session of a staff member and revoke their API token, at once
+        (a role change: they sign in again, and are issued a new token, to use the new role).
+        False when there is no such staff member."""
+        return self._end_access(officer_id)
+
+    def _end_access(self, officer_id: str, **fields: str) -> bool:
+        """Bump `auth_epoch` (sessions of older epochs end), delete the token the officer hash
+        names and set `fields`, in one transaction; never creates a hash that is not there."""
+        k = self._keys
+        key = k.officer(officer_id)
+
+        def change(pipe: redis.client.Pipeline) -> bool:
+            if not pipe.exists(key):
+                return False
+            digest = pipe.hget(key, "token_digest")
+            pipe.multi()
+            pipe.hincrby(key, "auth_epoch", 1)
+            if digest:
+                pipe.delete(k.token(str(digest)))
+                pipe.hdel(key, "token_digest")
+            for name, value in fields.items():
+                pipe.hset(key, name, value)
+            return True
+
+        return self._watching(key, change)
+
+    def _watching(self, key: str, change: Callable[[redis.client.Pipeline], bool]) -> bool:
+        while True:
+            with self._r.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key)
+                    done = change(pipe)
+                    if done:
+                        pipe.execute()
+                    return done
+                except redis.WatchError:
+                    continue
 
     def _existing(self, username: str) -> str:
         officer_id = self._holder(self._r, username)
@@ -144,14 +195,16 @@ class AccountRepository:
         return float(until or 0)
 
     @translate_errors
-    def record_failure(self, username: str) -> int:
-        """Count a failed sign-in; returns the failures in a row (forgotten after a day)."""
-        key = self._keys.login_failures(_digest(username))
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hincrby(key, "count", 1)
-        pipe.expire(key, FAILURES_TTL)
-        count, _ = pipe.execute()
-        return int(count)
+    def begin_attempt(self, username: str, now: float, locks: list[int]) -> Attempt:
+        """Count a sign-in attempt as a failure before its password is checked, or refuse it
+        while the username is locked — one atomic step, so attempts made at the same moment
+        cannot all pass the lock check. `locks[n - 1]`: seconds to lock after n failures in
+        a row (the last repeats). A success must `clear_failures`; the count is forgotten a
+        day after the last attempt."""
+        raw = self._attempt(digest=_digest(username), now=now, keep=FAILURES_TTL, locks=locks)
+        if raw[0] == "locked":
+            return Attempt(may_check=False, lock_seconds=float(raw[1]))
+        return Attempt(may_check=True, lock_seconds=float(raw[2]))
 
     @translate_errors
     def lock(self, username: str, until: float) -> None:

@@ -6,12 +6,14 @@ names ids, never the data read: who, which case or officer, what they tried, whe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 
 from shared.domain import events
+from shared.store.audit_chain import GENESIS, Verdict, chained, verify
 from shared.store.base import Keys, translate_errors
 from shared.store.feed import event_time, valid_stream_id
 
@@ -34,21 +36,61 @@ class AuditPage:
 
 
 class AuditTrail:
-    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
+                 chain_key: bytes = b"") -> None:
         self._r = client
         self._keys = keys
         self._events_maxlen = events_maxlen
+        self.chain_key = chain_key
 
     def _append(self, event: Mapping[str, str], *, audit: bool = True,
                 stream: bool = True) -> None:
-        """One entry in the audit trail and/or the `events` stream, together."""
-        pipe = self._r.pipeline(transaction=True)
-        if audit:
-            pipe.xadd(self._keys.audit, dict(event))
-        if stream:
-            pipe.xadd(self._keys.events, dict(event), maxlen=self._events_maxlen,
-                      approximate=True)
-        pipe.execute()
+        """One entry in the audit trail (chained to the one before) and/or the `events`
+        stream, together. Append-only: nothing here edits or removes an entry."""
+        if not audit:
+            self._r.xadd(self._keys.events, dict(event), maxlen=self._events_maxlen,
+                         approximate=True)
+            return
+        with self._r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(self._keys.audit_head)
+                    self.append_in(pipe, event)
+                    if stream:
+                        pipe.xadd(self._keys.events, dict(event),
+                                  maxlen=self._events_maxlen, approximate=True)
+                    pipe.execute()
+                    return
+                except redis.WatchError:  # another entry went in first: chain after it
+                    continue
+
+    def append_in(self, pipe: Pipeline, event: Mapping[str, str]) -> None:
+        """Queue one chained entry on a pipeline that WATCHes `audit_head` and is still in
+        its immediate mode (reads the head, then starts MULTI) — for writers that put the
+        audit entry in their own transaction (retention's erasure)."""
+        prev = pipe.get(self._keys.audit_head) or GENESIS
+        entry = chained(self.chain_key, str(prev), event)
+        if not pipe.explicit_transaction:
+            pipe.multi()
+        pipe.xadd(self._keys.audit, entry)
+        pipe.set(self._keys.audit_head, entry["hash"])
+
+    @translate_errors
+    def verify(self, *, batch: int = 1000) -> Verdict:
+        """Check the whole chain, oldest first (`liaison audit verify`)."""
+        return verify(self.chain_key, self.entries(batch=batch),
+                      self._r.get(self._keys.audit_head))
+
+    def entries(self, *, since: float | None = None,
+                batch: int = 1000) -> Iterator[tuple[str, dict[str, str]]]:
+        """Every entry oldest first (from `since`, epoch seconds), a batch at a time."""
+        low = "-" if since is None else f"{int(since * 1000)}-0"
+        while True:
+            found = self._r.xrange(self._keys.audit, min=low, max="+", count=batch)
+            yield from found
+            if len(found) < batch:
+                return
+            low = "(" + found[-1][0]
 
     @translate_errors
     def record_view(self, case_id: str, *, by: str, now: float) -> None:
@@ -87,6 +129,33 @@ class AuditTrail:
         self._append({"type": events.OFFICER_UPDATED, "officer_id": officer_id, "by": by,
                       "fields": ",".join(sorted(changed)), "created": "1" if created else "0",
                       "at": f"{now:.6f}"})
+
+    def erasure_entry(self, case_id: str, *, kind: str, closed_at: str, by: str,
+                      now: float) -> dict[str, str]:
+        """The audit entry of one case's personal data erased under the retention schedule
+        (DPA 2018 s.62: erasure is audited): which case, its kind, when it closed, who (the
+        sweeper or an admin's command), when. The caller writes it in the erasure's own
+        transaction (`shared/store/retention.py`), so neither is ever written alone."""
+        return {"type": events.CASE_ERASED, "case_id": case_id, "kind": kind,
+                "closed_at": closed_at, "by": by, "reason": "retention",
+                "at": f"{now:.6f}"}
+
+    @translate_errors
+    def record_retention_run(self, counts: Mapping[str, int], *, by: str, dry_run: bool,
+                             now: float) -> None:
+        """One retention run: how many cases it erased (or would have), by kind."""
+        self._append({"type": events.RETENTION_RUN, "by": by,
+                      "dry_run": "1" if dry_run else "0",
+                      "counts": ",".join(f"{k}={n}" for k, n in sorted(counts.items())),
+                      "at": f"{now:.6f}"}, stream=False)
+
+    @translate_errors
+    def record_reseal(self, *, by: str, resealed: int, skipped: int, failed: int,
+                      complete: bool, now: float) -> None:
+        """A key operation: sealed records re-sealed under the first key (counts only)."""
+        self._append({"type": events.RECORDS_RESEALED, "by": by, "resealed": str(resealed),
+                      "skipped": str(skipped), "failed": str(failed),
+                      "complete": "1" if complete else "0", "at": f"{now:.6f}"}, stream=False)
 
     @translate_errors
     def page(self, *, since: float | None = None, until: float | None = None,

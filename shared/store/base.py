@@ -301,6 +301,11 @@ class Keys:
         return f"{self.prefix}audit"
 
     @property
+    def audit_head(self) -> str:
+        """The newest audit entry's chain hash (tamper evidence for the tail)."""
+        return f"{self.prefix}audit:head"
+
+    @property
     def force(self) -> str:
         return f"{self.prefix}force"
 

@@ -25,6 +25,7 @@ from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
 from shared.store.outcomes import OutcomeReads
 from shared.store.queues import QueueReads
+from shared.store.retention import RetentionRepository
 from shared.store.routing import RoutingRepository
 from shared.store.sla import SlaReads
 from shared.store.stats import StatsRepository
@@ -34,7 +35,7 @@ class Store:
     """Everything the services keep in Redis, by aggregate."""
 
     def __init__(self, client: redis.Redis, *, prefix: str = "liaison:",
-                 events_maxlen: int = 100_000) -> None:
+                 events_maxlen: int = 100_000, audit_key: bytes = b"") -> None:
         self.redis = client
         self.keys = Keys(prefix)
         self.cases = CaseRepository(client, self.keys, events_maxlen=events_maxlen)
@@ -45,7 +46,10 @@ class Store:
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
         self.accounts = AccountRepository(client, self.keys)
         self.notes = NoteRepository(client, self.keys, events_maxlen=events_maxlen)
-        self.audit = AuditTrail(client, self.keys, events_maxlen=events_maxlen)
+        self.audit = AuditTrail(client, self.keys, events_maxlen=events_maxlen,
+                                chain_key=audit_key)
+        self.retention = RetentionRepository(client, self.keys, self.audit,
+                                             events_maxlen=events_maxlen)
         # read models, by the question they answer
         self.caseload = CaseloadReads(client, self.keys)     # what each officer holds
         self.queues = QueueReads(client, self.keys)          # what waits, per district

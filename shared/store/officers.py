@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,6 +18,15 @@ from shared.domain.routing import FORCE_WIDE
 from shared.store.base import Keys, load_script, translate_errors
 
 logger = logging.getLogger(__name__)
+# What an officer id can look like (services/console/schemas.py OFFICER_ID): no ':', so
+# `officer:{id}` can never name another key (`officer:{id}:cases`), whatever a caller passes.
+_OFFICER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+
+
+def officer_id_ok(officer_id: str) -> bool:
+    return bool(_OFFICER_ID.match(officer_id))
+
+
 LEGACY_FORCE_WIDE = "_all"  # the force-wide pool's name until issue 8 (`avail:_all`)
 
 
@@ -44,6 +54,8 @@ class OfficerRepository:
                why_off: str = Withdrawal.SHIFT_ENDED, **config: Any) -> OfficerChange:
         """One atomic officer change (officer.lua); KeyError when there is no such officer.
         `why_off`: the reason given if it leaves them off shift (leave or shift end)."""
+        if not officer_id_ok(officer_id):  # never run the script on another kind of key
+            raise KeyError(officer_id)
         now = time.time() if now is None else now
         raw = self._officer(mode=mode, officer_id=officer_id, now=now,
                             off_shift_reason=str(why_off), **config)
@@ -75,12 +87,16 @@ class OfficerRepository:
 
     @translate_errors
     def get(self, officer_id: str) -> Officer | None:
+        if not officer_id_ok(officer_id):
+            return None
         data: dict[str, str] = self._r.hgetall(self._keys.officer(officer_id))
         return Officer.from_fields(data) if data else None
 
     @translate_errors
     def raw(self, officer_id: str) -> dict[str, str]:
         """The stored hash, including on_shift, expiries and last_offer_at."""
+        if not officer_id_ok(officer_id):
+            return {}
         data: dict[str, str] = self._r.hgetall(self._keys.officer(officer_id))
         return data
 
@@ -162,9 +178,12 @@ class OfficerRepository:
             raise OfficerHasCases(f"officer {officer_id} still holds open cases")
         k = self._keys
         officer = self.get(officer_id)
+        token_digest = self._r.hget(k.officer(officer_id), "token_digest")
         pipe = self._r.pipeline(transaction=True)
         for district in (officer.districts if officer else ()) + (FORCE_WIDE,):
             pipe.zrem(k.available(district), officer_id)
+        if token_digest:  # revoked: it would work again for someone re-added with this id
+            pipe.delete(k.token(str(token_digest)))
         pipe.delete(k.officer(officer_id), k.officer_cases(officer_id))
         pipe.srem(k.officers, officer_id)
         pipe.srem(k.supervisors, officer_id)

@@ -121,10 +121,16 @@ def make_deps(store: Store, settings: Settings) -> Deps:
     return bootstrap(settings, store=store, publisher=FakePublisher())
 
 
+# The local SMTP server and webhook receiver are reached through the outbound fence's allow
+# list, like any internal destination (no exception for tests in the check itself).
+LOCAL_RECEIVERS = "127.0.0.1"
+
+
 def settings_for(tmp_path: Path, redis_url: str, smtp: SmtpServer) -> Settings:
     return Settings.for_tests(var_dir=tmp_path, redis_url=redis_url, key_prefix=PREFIX,
                               smtp_url=smtp.url, mail_from="liaison@force.example",
-                              webhook_secret=SECRET, console_url="https://console.example")
+                              webhook_secret=SECRET, console_url="https://console.example",
+                              outbound_allow=LOCAL_RECEIVERS)
 
 
 def arrange_offer(store: Store, settings: Settings, hook_url: str) -> str:
@@ -206,6 +212,7 @@ def test_a_real_notifier_worker_delivers_a_published_notification(
         "LIAISON_SMTP_URL": smtp.url, "LIAISON_MAIL_FROM": settings.mail_from,
         "LIAISON_WEBHOOK_SECRET": SECRET, "LIAISON_CONSOLE_URL": "https://console.example",
         "LIAISON_VAR_DIR": str(tmp_path), "LIAISON_LOG_FORMAT": "text",
+        "LIAISON_OUTBOUND_ALLOW": LOCAL_RECEIVERS,
     }
     with run_worker("services.notifier.celery_app", "notify", env) as log_path:
         app = make_celery("liaison-test-publisher", settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -316,6 +317,57 @@ def test_a_token_is_shown_once_and_resolves_to_the_officer(
     assert token not in str(fake_store.officers.raw(officer_id))
 
 
+def test_a_role_change_ends_the_sessions_and_revokes_the_api_token(
+        cli: Invoke, fake_store: Store) -> None:
+    officer_id = add(cli)
+    token = cli("token", officer_id).stdout.strip()
+    epoch = int(fake_store.officers.raw(officer_id).get("auth_epoch") or 0)
+
+    result = cli("officers", "update", officer_id, "--role", "supervisor")
+
+    assert result.exit_code == 0, result.output
+    assert (f"Robin Hale ({officer_id}) is now supervisor (was officer): their console "
+            "sessions have ended and their API token is revoked") in result.stdout
+    assert fake_store.officers.officer_for_token(token) is None
+    record = fake_store.officers.raw(officer_id)
+    assert record["role"] == "supervisor" and "token_digest" not in record
+    assert int(record["auth_epoch"]) > epoch  # sessions begun before no longer count
+
+
+def test_an_import_that_changes_a_role_ends_access_too(
+        cli: Invoke, fake_store: Store, tmp_path: Path) -> None:
+    officer_id = add(cli)
+    token = cli("token", officer_id).stdout.strip()
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + f"{officer_id},Robin Hale,admin,,,0,,,\n")
+
+    result = cli("officers", "import", str(roster))
+
+    assert result.exit_code == 0, result.output
+    assert "is now admin (was officer)" in result.stdout
+    assert fake_store.officers.officer_for_token(token) is None
+
+
+def test_other_changes_keep_the_api_token(cli: Invoke, fake_store: Store) -> None:
+    officer_id = add(cli)
+    token = cli("token", officer_id).stdout.strip()
+
+    result = cli("officers", "update", officer_id, "--capacity", "5", "--role", "officer")
+
+    assert result.exit_code == 0 and "revoked" not in result.stdout
+    assert fake_store.officers.officer_for_token(token) == officer_id
+
+
+def test_removing_someone_revokes_their_api_token(cli: Invoke, fake_store: Store) -> None:
+    officer_id = add(cli)
+    token = cli("token", officer_id).stdout.strip()
+
+    assert cli("officers", "remove", officer_id).exit_code == 0
+    add(cli, "--id", officer_id)  # the same id again: the old token does not come back
+
+    assert fake_store.officers.officer_for_token(token) is None
+
+
 def test_an_admin_gets_no_api_token(cli: Invoke) -> None:
     admin = cli("officers", "add", "--name", "Ada Admin", "--role", "admin").stdout.strip()
 
@@ -389,3 +441,50 @@ def test_make_run_records_its_redis_for_the_owner_only_and_forgets_it_for_an_ext
     record_redis_url(tmp_path, None)  # LIAISON_REDIS_URL given: the services use that
 
     assert not path.exists()
+
+
+# -- outbound fence: channel URLs are checked when they are set ---------------------------------
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("file:///etc/passwd", "not allowed"),
+    ("http://hooks.example/x", "not allowed"),
+    ("webhook+https://169.254.169.254/latest/meta-data", "link-local"),
+    ("jsons://10.0.0.7/in", "private"),
+    ("webhook+https://[::1]/x", "loopback"),
+    ("mailto://alex:pw@192.168.1.10", "private"),
+    ("webhook+http://hooks.example/x", "plain http"),
+])
+def test_a_channel_to_a_refused_destination_is_refused_naming_the_option(
+        fake_store: Store, settings: Settings, value: str, reason: str) -> None:
+    strict = Runtime(settings=replace(settings, outbound_allow=""), store=fake_store,
+                     clock=lambda: NOW)
+    added = CliRunner().invoke(main, ["officers", "add", "--name", "Robin Hale", "--district",
+                                      "watford", "--channel", value], obj=strict)
+    assert added.exit_code == 2, added.output
+    assert "'--channel'" in added.output and reason in added.output
+    assert "pw@" not in added.output.replace(value, "")
+    assert fake_store.officers.all() == []
+
+
+def test_an_update_to_a_refused_channel_changes_nothing(cli: Invoke, fake_store: Store) -> None:
+    officer_id = add(cli, "--channel", "webhook+https://93.184.216.34/hook")
+
+    result = cli("officers", "update", officer_id, "--channel",
+                 "webhook+https://169.254.169.254/latest")
+
+    assert result.exit_code == 2 and "'--channel'" in result.output
+    assert "link-local" in result.output
+    officer = fake_store.officers.get(officer_id)
+    assert officer is not None and officer.channels == ("webhook+https://93.184.216.34/hook",)
+
+
+def test_an_internal_channel_on_the_allow_list_is_accepted(
+        fake_store: Store, settings: Settings) -> None:
+    listed = Runtime(settings=replace(settings, outbound_allow="10.0.0.0/8"), store=fake_store,
+                     clock=lambda: NOW)
+    added = CliRunner().invoke(main, ["officers", "add", "--name", "Robin Hale", "--district",
+                                      "watford", "--channel", "json://10.0.0.7/in"],
+                               obj=listed)
+    assert added.exit_code == 0, added.output
+    [officer] = fake_store.officers.all()
+    assert officer.channels == ("json://10.0.0.7/in",)

@@ -421,3 +421,104 @@ def test_production_without_a_secret_mentions_the_file_variant(tmp_path: Path) -
     message = config_error({"LIAISON_ENV": "production", "LIAISON_VAR_DIR": str(tmp_path)})
 
     assert "LIAISON_SECRET_KEY_FILE" in message and "LIAISON_SEALING_KEYS_FILE" in message
+
+
+# Proxies, the metrics token and the failed-submission limit (issue 10)
+
+def test_trusted_proxies_are_a_list_of_addresses_and_networks(tmp_path: Path) -> None:
+    settings = Settings.from_env(dev_env(
+        tmp_path, LIAISON_TRUSTED_PROXIES="10.0.0.5, 172.18.0.0/16 fd00::/8,192.168.1.7/24"))
+    assert settings.trusted_proxies == ("10.0.0.5/32", "172.18.0.0/16", "fd00::/8",
+                                        "192.168.1.0/24")
+    assert Settings.from_env(dev_env(tmp_path)).trusted_proxies == ()
+
+
+@pytest.mark.parametrize("value", ["1", "10.0.0.5,proxy.local", "300.1.1.1", "10.0.0.0/33"])
+def test_a_bad_trusted_proxy_is_refused_naming_the_entry(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dev_env(tmp_path, LIAISON_TRUSTED_PROXIES=value))
+    message = str(caught.value)
+    assert "LIAISON_TRUSTED_PROXIES" in message
+    bad = value.split(",")[-1]
+    assert repr(bad) in message
+
+
+def test_the_metrics_token_is_read_and_must_be_long_enough(tmp_path: Path) -> None:
+    token = secrets.token_hex(24)
+    assert Settings.from_env(dev_env(tmp_path, LIAISON_METRICS_TOKEN=token)).metrics_token \
+        == token
+    with pytest.raises(ConfigError, match="LIAISON_METRICS_TOKEN"):
+        Settings.from_env(dev_env(tmp_path, LIAISON_METRICS_TOKEN="short"))
+    path = tmp_path / "metrics-token"
+    path.write_text(token + "\n")
+    assert Settings.from_env(production_env(
+        tmp_path, LIAISON_METRICS_TOKEN_FILE=str(path))).metrics_token == token
+
+
+def test_the_failed_submission_limit_has_a_default_and_is_validated(tmp_path: Path) -> None:
+    assert Settings.from_env(dev_env(tmp_path)).rate_limit_failed == "30 per minute;300 per hour"
+    assert Settings.from_env(dev_env(tmp_path, LIAISON_RATE_LIMIT_FAILED="5 per minute")) \
+        .rate_limit_failed == "5 per minute"
+    with pytest.raises(ConfigError, match="LIAISON_RATE_LIMIT_FAILED"):
+        Settings.from_env(dev_env(tmp_path, LIAISON_RATE_LIMIT_FAILED="lots"))
+
+
+def test_the_retention_periods_have_defaults_per_kind_and_are_validated(tmp_path: Path) -> None:
+    settings = Settings.from_env(dev_env(tmp_path))
+    assert settings.retention_days == "report=2190,callback=365"
+    assert settings.retention_seconds("report") == 2190 * 86400
+    chosen = Settings.from_env(dev_env(tmp_path, LIAISON_RETENTION_DAYS="callback=30,report=3650"))
+    assert chosen.retention_seconds("callback") == 30 * 86400
+    for bad in ("report=2190", "report=0,callback=1", "everything=1", "report=1;callback=1"):
+        with pytest.raises(ConfigError, match="LIAISON_RETENTION_DAYS"):
+            Settings.from_env(dev_env(tmp_path, LIAISON_RETENTION_DAYS=bad))
+
+
+# -- outbound fence (LIAISON_OUTBOUND_ALLOW) ---------------------------------------------------
+
+def test_local_sinks_are_allowed_by_default_outside_production_only(tmp_path: Path) -> None:
+    assert Settings.from_env(dev_env(tmp_path)).outbound_allow == "127.0.0.1,::1,localhost"
+    assert Settings.for_tests().outbound_allow == "127.0.0.1,::1,localhost"
+    assert Settings.from_env(production_env(tmp_path)).outbound_allow == ""
+
+
+def test_the_allow_list_takes_hosts_ips_and_networks_with_ports(tmp_path: Path) -> None:
+    value = "relay.internal,10.0.0.5:25,10.1.0.0/16,[fd00::1]:443"
+    settings = Settings.from_env(production_env(tmp_path, LIAISON_OUTBOUND_ALLOW=value))
+    assert settings.outbound_allow == value
+
+
+@pytest.mark.parametrize("value", ["not a host", "10.0.0.0/33", "relay:0", "a/b"])
+def test_a_bad_allow_list_is_refused(tmp_path: Path, value: str) -> None:
+    message = config_error(dev_env(tmp_path, LIAISON_OUTBOUND_ALLOW=value))
+    assert "LIAISON_OUTBOUND_ALLOW:" in message
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LIAISON_SMTP_URL", "smtp://169.254.169.254:25"),
+    ("LIAISON_SMTP_URL", "smtp://0.0.0.0:25"),
+    ("LIAISON_SMS_URL", "file:///etc/passwd?{phone}"),
+    ("LIAISON_SMS_URL", "jsons://169.254.169.254/sms/{phone}"),
+    ("LIAISON_SMS_URL", "jsons://10.0.0.8/sms/{phone}"),
+    ("LIAISON_SMS_URL", "json://gateway.example/sms/{phone}"),
+    ("LIAISON_CONSOLE_URL", "https://169.254.169.254"),
+    ("LIAISON_CONSOLE_URL", "https://[::]:8001"),
+])
+def test_outbound_settings_are_fenced_at_start_up(tmp_path: Path, variable: str,
+                                                  value: str) -> None:
+    message = config_error(production_env(tmp_path, **{variable: value}))
+    assert f"{variable}:" in message
+    assert "169.254.169.254" not in message or "link-local" in message
+
+
+def test_listed_internal_destinations_start(tmp_path: Path) -> None:
+    settings = Settings.from_env(production_env(
+        tmp_path, LIAISON_OUTBOUND_ALLOW="10.0.0.8,gateway.example",
+        LIAISON_SMS_URL="json://gateway.example/sms/{phone}",
+        LIAISON_SMTP_URL="smtps://u:p@mail.example:465",
+        LIAISON_CONSOLE_URL="https://console.force.example"))
+    assert settings.sms_url.startswith("json://")
+    Settings.from_env(production_env(tmp_path, LIAISON_OUTBOUND_ALLOW="10.0.0.8",
+                                     LIAISON_SMS_URL="jsons://10.0.0.8/sms/{phone}"))
+    # the operator's own SMTP relay may be private or loopback (not link-local)
+    Settings.from_env(production_env(tmp_path, LIAISON_SMTP_URL="smtp://10.0.0.25:25"))

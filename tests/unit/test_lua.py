@@ -26,8 +26,8 @@ def code(source: str) -> str:
 
 
 def test_every_script_is_found() -> None:
-    assert SCRIPTS == ["case_action", "create_case", "notification_outcome", "officer",
-                       "raise_alert", "route"]
+    assert SCRIPTS == ["case_action", "create_case", "login_attempt", "notification_outcome",
+                       "officer", "raise_alert", "route"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

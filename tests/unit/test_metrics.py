@@ -1,7 +1,7 @@
 """`/metrics` on fakeredis: request counts by URL rule, the state of the work from the store
 (console only: no family is exported by both apps), counters that outlive the process,
-Celery queue depths, no personal data in labels, not served to the internet, and a
-dashboard and alert rules that only name metrics we export."""
+Celery queue depths, no personal data in labels, served only with the token (or to loopback
+outside production), and a dashboard and alert rules that only name metrics we export."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from shared import broker_queues, casework
 from shared.broker_queues import KOMBU_PRIORITY_SEP, KOMBU_UNACKED, BrokerQueues
 from shared.config import Settings
 from shared.messaging import NOTIFY_QUEUE, ROUTE_QUEUE, SWEEP_QUEUE, TASK_QUEUES
-from shared.metrics import QUEUES, StateCollector, _internal, safe_label
+from shared.metrics import QUEUES, StateCollector, _loopback, safe_label
 from shared.store import Store
 from tests import payloads
 from tests.conftest import CANARY
@@ -424,28 +424,83 @@ def test_labels_never_carry_what_a_person_typed(client: FlaskClient, console: Fl
     assert sample(samples, "liaison_cases_received_total", kind="other", priority="other") == 1
 
 
-def test_metrics_are_a_404_for_public_addresses_outside_tests(
+TOKEN = "metrics-token-0123456789abcdef"
+
+
+def test_without_a_token_metrics_are_a_404_in_production_even_from_loopback(
         fake_store: Store, publisher: FakePublisher):
     for create in (create_intake, create_console):
         app = create(no_limiter_redis(env="production"), store=fake_store,
                      publisher=publisher)
         with app.test_client() as c:
-            public = c.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
-            local = c.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
-            private = c.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
-        assert public.status_code == 404
-        assert "liaison_" not in public.text
-        assert (local.status_code, private.status_code) == (200, 200)
+            for address in ("127.0.0.1", "10.1.2.3", "203.0.113.9"):
+                resp = c.get("/metrics", environ_base={"REMOTE_ADDR": address})
+                assert resp.status_code == 404
+                assert "liaison_" not in resp.text
 
 
-@pytest.mark.parametrize("address, internal", [
-    ("127.0.0.1", True), ("::1", True), ("10.0.0.7", True), ("192.168.1.20", True),
-    ("172.20.0.3", True), ("fd12:3456::1", True), ("::ffff:127.0.0.1", True),
-    ("203.0.113.9", False), ("8.8.8.8", False), ("172.32.0.1", False), ("169.254.1.1", False),
-    ("2001:4860:4860::8888", False), ("", False), (None, False), ("not-an-ip", False),
+def test_without_a_token_metrics_answer_loopback_only_outside_production(
+        fake_store: Store, publisher: FakePublisher):
+    for env in ("test", "development"):
+        for create in (create_intake, create_console):
+            app = create(no_limiter_redis(env=env), store=fake_store, publisher=publisher)
+            with app.test_client() as c:
+                local = c.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+                local6 = c.get("/metrics", environ_base={"REMOTE_ADDR": "::1"})
+                private = c.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+                public = c.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+            assert (local.status_code, local6.status_code) == (200, 200)
+            assert (private.status_code, public.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize("env", ["production", "test"])
+def test_with_a_token_metrics_need_the_bearer_token_from_any_address(
+        env: str, fake_store: Store, publisher: FakePublisher):
+    for create in (create_intake, create_console):
+        app = create(no_limiter_redis(env=env, metrics_token=TOKEN), store=fake_store,
+                     publisher=publisher)
+        with app.test_client() as c:
+            for address in ("127.0.0.1", "10.1.2.3", "203.0.113.9"):
+                base = {"REMOTE_ADDR": address}
+                good = c.get("/metrics", environ_base=base,
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+                assert good.status_code == 200 and "liaison_http_requests" in good.text
+                for header in ({}, {"Authorization": "Bearer wrong-token-0123456789"},
+                               {"Authorization": f"Basic {TOKEN}"},
+                               {"Authorization": f"Bearer {TOKEN}x"},
+                               {"Authorization": "Bearer"}):
+                    bad = c.get("/metrics", environ_base=base, headers=header)
+                    assert bad.status_code == 401, (address, header)
+                    assert bad.headers["WWW-Authenticate"].startswith("Bearer")
+                    assert "liaison_" not in bad.text
+
+
+def test_a_forged_forwarded_for_does_not_open_metrics(fake_store: Store,
+                                                      publisher: FakePublisher):
+    """A public client sending `X-Forwarded-For: 127.0.0.1` straight to the app stays
+    public; the same header from a trusted proxy on loopback names the real client."""
+    for create in (create_intake, create_console):
+        app = create(no_limiter_redis(trusted_proxies=("10.0.0.5",)), store=fake_store,
+                     publisher=publisher)
+        with app.test_client() as c:
+            forged = c.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                           headers={"X-Forwarded-For": "127.0.0.1"})
+            via_proxy = c.get("/metrics", environ_base={"REMOTE_ADDR": "10.0.0.5"},
+                              headers={"X-Forwarded-For": "127.0.0.1"})
+            public_via_proxy = c.get("/metrics", environ_base={"REMOTE_ADDR": "10.0.0.5"},
+                                     headers={"X-Forwarded-For": "203.0.113.9"})
+        assert forged.status_code == 404
+        assert via_proxy.status_code == 200
+        assert public_via_proxy.status_code == 404
+
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("10.0.0.7", False), ("192.168.1.20", False), ("fd12:3456::1", False),
+    ("203.0.113.9", False), ("", False), (None, False), ("not-an-ip", False),
 ])
-def test_only_loopback_and_private_addresses_are_internal(address: str | None, internal: bool):
-    assert _internal(address) is internal
+def test_only_loopback_addresses_are_loopback(address: str | None, loopback: bool):
+    assert _loopback(address) is loopback
 
 
 @pytest.mark.parametrize("value, label", [

@@ -125,7 +125,9 @@ def test_an_edit_is_saved_and_recorded_with_who_made_it(ada, fake_store):
     assert (update["officer_id"], update["by"], update["created"]) == ("alex", "ada", "0")
     assert set(update["fields"].split(",")) == {
         "districts", "skills", "capacity", "email", "channels", "status", "rota"}
-    assert updates(fake_store, fake_store.keys.audit) == [update]
+    assert [{k: v for k, v in e.items() if k not in ("prev", "hash", "kid")}  # unchained
+            for e in updates(fake_store, fake_store.keys.audit)] == [update]
+    assert fake_store.audit.verify().ok
     assert "alex@example" not in str(update)        # which fields, never the values
     shown = ada.get("/admin/officers/alex").get_data(as_text=True)
     assert "2030-12-24 to 2030-12-27" in shown and "sat 22:00-06:00" in shown
@@ -151,10 +153,66 @@ def test_a_new_officer_is_added_and_an_id_cannot_be_taken_twice(ada, fake_store)
     assert again.status_code == 422
     assert "That id is taken" in beside(again.get_data(as_text=True), "id")
     assert fake_store.officers.get("casey-jones").name == "Casey Jones"
-    made_up = save(ada, "/admin/officers/new", name="Robin", home="", role="supervisor")
+    made_up = save(ada, "/admin/officers/new", name="Robin", home="dacorum")
     assert made_up.status_code == 302
-    assert any(o.name == "Robin" and o.role is Role.SUPERVISOR
+    assert any(o.name == "Robin" and o.role is Role.OFFICER
                for o in fake_store.officers.all())
+
+
+# --- roles: never your own, and supervisor and admin only from the CLI ----------------------
+
+def ada_form(**changes: Any) -> dict[str, Any]:
+    """The edit form as shown for Ada herself (an admin: no home district)."""
+    return alex_form(name="Ada", role="admin", home="", capacity="3") | changes
+
+
+def test_nobody_changes_their_own_role(ada, fake_store):
+    before = fake_store.officers.raw("ada")
+    resp = ada.post("/admin/officers/ada", data={"csrf_token": token(ada),
+                                                 **ada_form(role="supervisor")})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert beside(page, "role") == "You cannot change your own role."
+    assert "Nothing was saved" in page
+    assert fake_store.officers.raw("ada") == before
+    assert updates(fake_store) == []
+
+
+@pytest.mark.parametrize(("who", "role"), [("alex", "supervisor"), ("alex", "admin"),
+                                           ("sam", "officer"), ("sam", "admin")])
+def test_supervisor_and_admin_roles_are_not_given_or_taken_in_the_console(
+        ada, fake_store, who, role):
+    before = fake_store.officers.raw(who)
+    form = alex_form(name=who.title(), role=role)
+    resp = ada.post(f"/admin/officers/{who}", data={"csrf_token": token(ada), **form})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    message = beside(page, "role")
+    assert "only by an operator on the server" in message
+    assert f"liaison officers update {who} --role {role}" in message.replace("`", "")
+    assert "access to every case" in message
+    assert fake_store.officers.raw(who) == before
+    assert updates(fake_store) == []
+
+
+def test_a_new_supervisor_or_admin_is_not_added_in_the_console(ada, fake_store):
+    for role in ("supervisor", "admin"):
+        resp = save(ada, "/admin/officers/new", id=f"new-{role}", name="New One", home="",
+                    role=role)
+        assert resp.status_code == 422
+        assert "liaison officers add --role" in beside(resp.get_data(as_text=True), "role")
+        assert fake_store.officers.get(f"new-{role}") is None
+    assert updates(fake_store) == []
+
+
+def test_other_fields_of_a_supervisor_and_of_oneself_can_still_be_edited(ada, fake_store):
+    assert ada.post("/admin/officers/ada", data={"csrf_token": token(ada), **ada_form(
+        capacity="5")}).status_code == 302
+    assert ada.post("/admin/officers/sam", data={"csrf_token": token(ada), **alex_form(
+        name="Sam", role="supervisor", capacity="1")}).status_code == 302
+    assert fake_store.officers.get("ada").capacity == 5
+    assert fake_store.officers.get("sam").role is Role.SUPERVISOR
+    assert ada.get("/admin/officers").status_code == 200  # still signed in
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -268,3 +326,29 @@ def test_admin_pages_have_no_inline_scripts_or_styles(ada):
                 "/admin/accounts", "/admin/audit"):
         page = ada.get(url).get_data(as_text=True)
         assert "<script" not in page and "style=" not in page, url
+
+
+# --- outbound fence: channel URLs are checked when they are set ----------------------------
+
+@pytest.mark.parametrize(("channels", "reason"), [
+    ("file:///etc/passwd", "is not allowed"),
+    ("webhook+https://169.254.169.254/latest/meta-data", "link-local address refused"),
+    ("mailto://alex@example.police.uk\njsons://10.0.0.7/in", "private address refused"),
+    ("webhook+https://[fe80::1]/x", "link-local address refused"),
+    ("webhook+http://93.184.216.34/x", "plain http only"),
+])
+def test_a_channel_to_a_refused_destination_is_shown_beside_the_field(
+        ada, fake_store, channels, reason):
+    before = fake_store.officers.raw("alex")
+    resp = save(ada, "/admin/officers/alex", channels=channels)
+    assert resp.status_code == 422
+    assert reason in beside(resp.get_data(as_text=True), "channels")
+    assert fake_store.officers.raw("alex") == before
+    assert updates(fake_store) == []
+
+
+def test_a_local_receiver_on_the_allow_list_is_accepted(ada, fake_store, settings):
+    assert "127.0.0.1" in settings.outbound_allow.split(",")  # the test settings' list
+    resp = save(ada, "/admin/officers/alex", channels="webhook+http://127.0.0.1:9000/hook")
+    assert resp.status_code == 302
+    assert fake_store.officers.get("alex").channels == ("webhook+http://127.0.0.1:9000/hook",)

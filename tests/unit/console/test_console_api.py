@@ -497,8 +497,9 @@ def test_every_case_read_is_audited_and_so_is_a_refused_read(client, fake_store,
     assert [(a["type"], a["case_id"], a["by"]) for a in audit] == [
         ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "sam"),
         ("CaseAccessRefused", offered, "blake")]
-    assert all(set(a) == {"type", "case_id", "by", "at"} for a in audit[:2])
-    assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "at"}
+    chain = {"prev", "hash", "kid"}  # every audit entry's place in the hash chain
+    assert all(set(a) == {"type", "case_id", "by", "at"} | chain for a in audit[:2])
+    assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "at"} | chain
     viewed = events_of(fake_store, "CaseViewed")
     assert [(e["case_id"], e["by"]) for e in viewed] == [(offered, "alex"), (offered, "sam")]
 
@@ -569,3 +570,24 @@ def test_storage_down_is_503_with_retry_after(settings, publisher):
     assert resp.status_code == 503
     assert resp.headers["Retry-After"] == "5"
     assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize("officer_id", [
+    "blake:cases",      # the name of blake's open-cases set, not an officer
+    "a:b", "-leading-dash", "x" * 65, "blake cases", "%00", "blake%3Acases",
+])
+def test_a_malformed_officer_id_is_a_404_never_a_500(client, fake_store, staff, officer_id):
+    fake_store.redis.sadd(fake_store.keys.officer_cases("blake"), "case-x")
+    resp = client.put(f"/api/v1/officers/{officer_id}/availability", headers=staff.sam,
+                      json={"status": "away"})
+    assert resp.status_code == 404, resp.text
+    assert resp.json["message"] == "No such officer."
+    assert fake_store.redis.type(fake_store.keys.officer_cases("blake")) == "set"
+
+
+def test_the_store_refuses_ids_that_would_name_another_kind_of_key(fake_store, staff):
+    fake_store.redis.sadd(fake_store.keys.officer_cases("blake"), "case-x")
+    with pytest.raises(KeyError):
+        fake_store.officers.set_status("blake:cases", Availability.AWAY)
+    assert fake_store.officers.get("blake:cases") is None
+    assert fake_store.officers.raw("blake:cases") == {}

@@ -18,9 +18,10 @@ from werkzeug.test import TestResponse
 
 from ops.cli import Runtime, main
 from ops.seed import DEMO_OFFICERS, read_roster, seed_demo
+from services.console import login as console_login
 from services.console.access import OFFICER, page_for
 from services.console.app import create_app
-from services.console.login import DISABLED, WRONG
+from services.console.login import DISABLED, WRONG, SignIn
 from services.console.sessions import COOKIE
 from shared import passwords
 from shared.config import Settings
@@ -165,6 +166,38 @@ def test_after_the_lock_the_right_password_works_and_the_count_starts_again(
     client.post("/logout", data={"csrf_token": csrf_token(app, client)})
     answers = [sign_in(client, "alex", f"wrong again {i}") for i in range(4)]
     assert [a.status_code for a in answers] == [200] * 4
+
+
+@pytest.mark.parametrize("username", ["alex", "nobody"])
+def test_attempts_arriving_while_others_are_checked_share_the_five_guesses(
+        fake_store: Store, monkeypatch: pytest.MonkeyPatch, clock: Clock, username: str):
+    """Ten attempts at once, the right password last: each new one arrives while the ones
+    before it are still having their password checked (as parallel requests do)."""
+    guesses = [f"wrong password {i}" for i in range(9)] + [PASSWORD]
+    checked: list[str] = []
+    answers: dict[int, SignIn] = {}
+    real_check = console_login.verify_password
+
+    def attempt() -> None:
+        i = len(started)
+        started.append(i)
+        answers[i] = console_login.sign_in(fake_store, username, guesses[i], clock())
+
+    def check_while_more_arrive(stored: str | None, password: str) -> tuple[bool, str | None]:
+        checked.append(password)
+        while len(started) < len(guesses):
+            attempt()
+        return real_check(stored, password)
+
+    started: list[int] = []
+    monkeypatch.setattr(console_login, "verify_password", check_while_more_arrive)
+    attempt()
+
+    assert len(answers) == 10 and len(checked) == 5
+    assert PASSWORD not in checked
+    assert answers[9].account is None and answers[9].retry_after == 60
+    assert sum(a.retry_after > 0 for a in answers.values()) == 6  # the 5th and the refused
+    assert fake_store.accounts.locked_until(username) > clock()
 
 
 def test_one_address_may_post_the_form_sixty_times_a_minute(client: FlaskClient):
@@ -315,6 +348,66 @@ def test_removing_a_staff_member_signs_them_out(client: FlaskClient, fake_store:
     fake_store.officers.remove("alex")
 
     assert not signed_in(client)
+
+
+def run_cli(store: Store, settings: Settings, *args: str) -> Result:
+    runtime = Runtime(settings=settings, store=store, clock=lambda: NOW)
+    return CliRunner().invoke(main, list(args), obj=runtime)
+
+
+def test_a_promotion_from_the_cli_ends_the_sessions_and_revokes_the_api_token(
+        client: FlaskClient, fake_store: Store, settings: Settings):
+    token = {"Authorization": f"Bearer {fake_store.officers.issue_token('alex')}"}
+    sign_in(client)
+    assert client.get("/api/v1/me", headers=token).status_code == 200
+
+    result = run_cli(fake_store, settings, "officers", "update", "alex", "--role", "supervisor")
+
+    assert result.exit_code == 0, result.output
+    assert "their console sessions have ended and their API token is revoked" in result.stdout
+    assert fake_store.officers.get("alex").role is Role.SUPERVISOR  # type: ignore[union-attr]
+    dashboard = client.get("/dashboard")  # the old session does not carry the new role
+    assert dashboard.status_code == 302 and dashboard.headers["Location"].startswith("/login")
+    assert client.get("/api/v1/me", headers=token).status_code == 401
+    assert sign_in(client).status_code == 302  # signing in again gives the new role
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_a_demotion_from_the_cli_ends_the_sessions_too(
+        client: FlaskClient, fake_store: Store, settings: Settings):
+    sign_in(client, "sam")
+    assert client.get("/dashboard").status_code == 200
+
+    result = run_cli(fake_store, settings, "officers", "update", "sam", "--role", "officer")
+
+    assert result.exit_code == 0, result.output
+    assert not signed_in(client)
+
+
+def test_a_change_that_keeps_the_role_keeps_the_sessions(
+        client: FlaskClient, fake_store: Store, settings: Settings):
+    token = {"Authorization": f"Bearer {fake_store.officers.issue_token('alex')}"}
+    sign_in(client)
+
+    result = run_cli(fake_store, settings, "officers", "update", "alex", "--capacity", "5")
+
+    assert result.exit_code == 0 and "sessions have ended" not in result.stdout
+    assert signed_in(client)
+    assert client.get("/api/v1/me", headers=token).status_code == 200
+
+
+def test_disabling_a_login_ends_its_sessions_and_revokes_its_api_token(
+        client: FlaskClient, fake_store: Store, settings: Settings):
+    token = {"Authorization": f"Bearer {fake_store.officers.issue_token('alex')}"}
+    sign_in(client)
+
+    result = run_cli(fake_store, settings, "accounts", "disable", "alex")
+
+    assert result.exit_code == 0 and "API token is revoked" in result.stdout
+    assert not signed_in(client)
+    assert client.get("/api/v1/me", headers=token).status_code == 401
+    run_cli(fake_store, settings, "accounts", "enable", "alex")
+    assert client.get("/api/v1/me", headers=token).status_code == 401  # stays revoked
 
 
 # --- cookies, CSRF, headers, error pages ---------------------------------------------------
@@ -629,3 +722,108 @@ def test_staff_seeded_before_logins_existed_get_them_once(
 
     assert "staff (existing)" in summary and set(printed_logins(summary)) == set(DEMO)
     assert "Console logins" not in seed_demo(fake_store, settings, now=NOW)
+
+
+# --- background requests, the production cookie and HSTS (issue 10) ------------------------
+
+BACKGROUND = {"X-Liaison-Background": "1"}
+
+
+def test_background_requests_do_not_keep_a_forgotten_tab_signed_in(
+        client: FlaskClient, clock: Clock):
+    sign_in(client)
+    answers = []
+    for _ in range(7):  # a poll every 5 minutes for 35 minutes, nobody at the screen
+        clock.advance(5 * 60)
+        answers.append(client.get("/test/officer-page", headers=BACKGROUND).status_code)
+
+    assert answers[:5] == [200] * 5          # still signed in while within 30 minutes
+    assert answers[-1] == 302                # the poll itself finds the session ended
+    page = client.get("/test/officer-page")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+
+
+def test_a_background_request_after_the_timeout_ends_the_session(
+        client: FlaskClient, clock: Clock, fake_store: Store):
+    sign_in(client)
+    sid = session_id(client)
+    clock.advance(31 * 60)
+
+    assert client.get("/test/officer-page", headers=BACKGROUND).status_code == 302
+    assert sid and fake_store.accounts.sessions.get(sid) is None
+    assert not signed_in(client)
+
+
+def test_a_page_the_person_opens_does_extend_the_session(client: FlaskClient, clock: Clock):
+    sign_in(client)
+    clock.advance(20 * 60)
+    assert client.get("/test/officer-page", headers=BACKGROUND).status_code == 200
+    clock.advance(5 * 60)
+    assert client.get("/test/officer-page").status_code == 200  # the officer, at 25 min
+    clock.advance(25 * 60)  # 50 minutes after signing in, 25 after the real request
+
+    assert client.get("/test/officer-page").status_code == 200
+
+
+def test_the_dashboards_own_requests_do_not_extend_the_session(
+        client: FlaskClient, clock: Clock):
+    """The charts refresh and the event stream are marked by the server itself (an
+    EventSource cannot send a header)."""
+    sign_in(client, "sam")
+    for _ in range(6):  # 30 minutes of chart refreshes
+        clock.advance(5 * 60)
+        assert client.get("/dashboard/charts").status_code == 200
+    clock.advance(60)
+
+    assert client.get("/dashboard/stream").status_code == 302
+    assert not signed_in(client)
+
+
+def production_app(fake_store: Store, publisher: FakePublisher) -> Flask:
+    return create_app(Settings.for_tests(env="production"), store=fake_store,
+                      publisher=publisher)
+
+
+def test_the_production_session_cookie_has_the_host_prefix(
+        fake_store: Store, publisher: FakePublisher):
+    cookie = production_app(fake_store, publisher).test_client().get(
+        "/login", base_url="https://console.example").headers["Set-Cookie"]
+
+    assert cookie.startswith(f"__Host-{COOKIE}=")
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+
+
+def test_the_host_prefixed_cookie_carries_the_session_in_production(
+        fake_store: Store, publisher: FakePublisher):
+    add_staff(fake_store, "alex", "watford")
+    fake_store.accounts.create("alex", "alex", hash_password(PASSWORD))
+    client = production_app(fake_store, publisher).test_client()
+    token = form_token(client.get("/login", base_url="https://c.example").text)
+    signing_in = client.post("/login", base_url="https://c.example", data={
+        "csrf_token": token, "username": "alex", "password": PASSWORD})
+
+    assert signing_in.status_code == 302
+    assert client.get_cookie(f"__Host-{COOKIE}", domain="c.example") is not None
+    assert client.get("/login", base_url="https://c.example").status_code == 302
+    planted = app_client_with_plain_cookie(fake_store, publisher)
+    assert planted.get("/login", base_url="https://c.example").status_code == 200
+
+
+def app_client_with_plain_cookie(fake_store: Store, publisher: FakePublisher) -> FlaskClient:
+    """A production client holding only a plain-named cookie: it is not read."""
+    client = production_app(fake_store, publisher).test_client()
+    client.set_cookie(COOKIE, "x" * 43, domain="c.example")
+    return client
+
+
+def test_every_production_response_has_hsts(fake_store: Store, publisher: FakePublisher):
+    client = production_app(fake_store, publisher).test_client()
+    for path in ("/login", "/healthz", "/no-such-page", "/static/css/console.css"):
+        response = client.get(path, base_url="https://c.example")
+        response.close()  # the static file's handle
+        assert response.headers["Strict-Transport-Security"] == \
+            "max-age=31536000; includeSubDomains", path
+
+
+def test_no_hsts_in_development_and_tests(client: FlaskClient):
+    assert "Strict-Transport-Security" not in client.get("/login").headers

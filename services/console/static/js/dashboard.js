@@ -230,7 +230,9 @@
     var panel = root.querySelector("[data-charts-panel]");
     var url = root.getAttribute("data-charts");
     if (!panel || !url || !window.fetch) { return; }
-    window.fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    // a refresh, not the supervisor: it must not keep the session alive
+    window.fetch(url, { credentials: "same-origin",
+                        headers: { Accept: "text/html", "X-Liaison-Background": "1" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) { return; }

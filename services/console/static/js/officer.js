@@ -122,7 +122,8 @@
     function later() { if (!leaving) { window.setTimeout(fetchOffers, every); } }
     function fetchOffers() {
       fetch(url, {credentials: "same-origin", cache: "no-store",
-                  headers: {"Accept": "text/html"}})
+                  // a poll, not the officer: it must not keep the session alive
+                  headers: {"Accept": "text/html", "X-Liaison-Background": "1"}})
         .then(function (res) {
           if (res.redirected || res.status === 401 || res.status === 403) {
             leaving = true;            // signed out meanwhile: show the sign-in page
