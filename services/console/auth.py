@@ -47,7 +47,7 @@ def authenticate() -> None:
             or record.get("login_disabled") == "1":
         _unauthorised("This API token is not valid (it may have been replaced or revoked).")
     officer = Officer.from_fields(record)
-    g.staff = Staff(officer.id, officer.name, officer.role)
+    g.staff = Staff(officer.id, officer.name, officer.role, via="api")
 
 
 def _digest(token: str) -> str:

@@ -38,6 +38,7 @@ class Staff:
     id: str
     name: str
     role: Role
+    via: str = "console"  # where the request came from: "console" (pages) or "api"
 
     @property
     def supervisor(self) -> bool:
@@ -75,7 +76,7 @@ def case_for(deps: Deps, staff: Staff, case_id: str,
 
 def _refuse(deps: Deps, staff: Staff, case_id: str, action: str, reason: str) -> None:
     deps.store.audit.record_refused(case_id, by=staff.id, action=action, reason=reason,
-                                    now=deps.clock())
+                                    now=deps.clock(), via=staff.via)
     logger.warning("case refused", extra={"case_id": case_id, "staff_id": staff.id,
                                           "action": action, "reason": reason})
 
@@ -87,7 +88,8 @@ def find_case(deps: Deps, staff: Staff, text: str) -> dict[str, Any]:
     if reference is None:
         raise CaseActionError("invalid_reference")
     case_id = deps.store.cases.id_for_reference(reference) or ""
-    deps.store.audit.record_search(reference, by=staff.id, case_id=case_id, now=deps.clock())
+    deps.store.audit.record_search(reference, by=staff.id, case_id=case_id, now=deps.clock(),
+                                   via=staff.via)
     summary = deps.store.caseload.case_summary(case_id) if case_id else None
     logger.info("case search", extra={"staff_id": staff.id, "case_id": case_id,
                                       "found": summary is not None})
@@ -105,7 +107,7 @@ def open_case(deps: Deps, staff: Staff, case_id: str) -> CaseView:
     profile = submission.pop("contact", None)
     notes = [_open_note(deps.sealer, note) for note in deps.store.notes.list(case_id)]
     log = deps.store.cases.log(case_id)
-    deps.store.audit.record_view(case_id, by=staff.id, now=deps.clock())
+    deps.store.audit.record_view(case_id, by=staff.id, now=deps.clock(), via=staff.via)
     logger.info("case viewed", extra={"case_id": case_id, "staff_id": staff.id})
     safety = {"contact_allowed": allowed is not None, "profile": profile}
     routing = {k: v for k, v in case.items() if k != "sealed"}
@@ -148,7 +150,7 @@ def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
 # officer actions (the store scripts check ownership and state again, atomically)
 def accept(deps: Deps, staff: Staff, case_id: str) -> dict[str, str]:
     case_for(deps, staff, case_id, "accept")
-    return _done("accept", case_id, staff, casework.accept(deps, case_id, staff.id))
+    return _done(deps, "accept", case_id, staff, casework.accept(deps, case_id, staff.id))
 
 
 def decline(deps: Deps, staff: Staff, case_id: str, reason: str,
@@ -158,14 +160,14 @@ def decline(deps: Deps, staff: Staff, case_id: str, reason: str,
     result = casework.decline(deps, case_id, staff.id, reason)
     if note and note.strip():
         _add_note(deps, staff, case_id, note, kind="decline")
-    return _done("decline", case_id, staff, result)
+    return _done(deps, "decline", case_id, staff, result)
 
 
 def record_contact(deps: Deps, staff: Staff, case_id: str, channel: str,
                    outcome: str) -> dict[str, str]:
     case_for(deps, staff, case_id, "contact")
     result = casework.record_contact(deps, case_id, staff.id, channel, outcome)
-    return _done("contact", case_id, staff, result)
+    return _done(deps, "contact", case_id, staff, result)
 
 
 def add_note(deps: Deps, staff: Staff, case_id: str, text: str) -> dict[str, str]:
@@ -179,6 +181,7 @@ def _add_note(deps: Deps, staff: Staff, case_id: str, text: str,
     now = deps.clock()
     note_id = deps.store.notes.add(case_id, by=staff.id, now=now, kind=kind,
                                    sealed=deps.sealer.seal({"text": text}))
+    deps.store.audit.record_note(case_id, note_id, by=staff.id, via=staff.via, now=now)
     logger.info("note added", extra={"case_id": case_id, "staff_id": staff.id,
                                      "note_id": note_id})
     return {"note_id": note_id, "case_id": case_id, "at": f"{now:.6f}"}
@@ -189,7 +192,7 @@ def close(deps: Deps, staff: Staff, case_id: str, outcome: str) -> dict[str, str
     case_for(deps, staff, case_id, "close")
     result = casework.close(deps, case_id, staff.id, outcome,
                             supervisor=staff.supervisor)
-    return _done("close", case_id, staff, result)
+    return _done(deps, "close", case_id, staff, result)
 
 
 def reassign(deps: Deps, staff: Staff, case_id: str,
@@ -197,10 +200,15 @@ def reassign(deps: Deps, staff: Staff, case_id: str,
     """A supervisor gives the case to an officer, or (None) sends it back to routing."""
     case_for(deps, staff, case_id, "reassign")
     result = casework.reassign(deps, case_id, staff.id, officer_id)
-    return _done("reassign", case_id, staff, result)
+    return _done(deps, "reassign", case_id, staff, result)
 
 
-def _done(action: str, case_id: str, staff: Staff, result: ActionResult) -> dict[str, str]:
+def _done(deps: Deps, action: str, case_id: str, staff: Staff,
+          result: ActionResult) -> dict[str, str]:
+    """Every staff action on a case ends here: audited (DPA 2018 s.62) and logged."""
+    ids = {"officer_id": result.extra or ""} if action == "reassign" else {}
+    deps.store.audit.record_case_action(case_id, action, by=staff.id, via=staff.via,
+                                        now=deps.clock(), state=result.state, **ids)
     logger.info("case %s", action, extra={"case_id": case_id, "staff_id": staff.id,
                                           "state": result.state})
     done = {"case_id": case_id, "state": result.state}

@@ -49,6 +49,7 @@ from wtforms.validators import InputRequired, Length
 from services.console import sessions
 from services.console.auth import EXTENSION, current_deps
 from shared.bootstrap import Deps
+from shared.domain import events
 from shared.domain.officers import Role
 from shared.passwords import (
     LOCK_AFTER,
@@ -58,7 +59,7 @@ from shared.passwords import (
     verify_password,
 )
 from shared.store import Store, StoreUnavailable
-from shared.store.accounts import Account
+from shared.store.accounts import Account, username_digest
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class SignIn:
     account: Account | None = None
     refusal: str = ""
     retry_after: int = 0
+    staff_id: str = ""  # refused: the account the username named, if any (for the audit)
 
 
 def sign_in(store: Store, username: str, password: str, now: float) -> SignIn:
@@ -124,19 +126,22 @@ def sign_in(store: Store, username: str, password: str, now: float) -> SignIn:
     if account is None or not matches:
         logger.info("sign-in refused", extra={"staff_id": account.id if account else "",
                                               "locked_seconds": attempt.lock_seconds})
-        return _locked(attempt.lock_seconds) if attempt.lock_seconds else SignIn(refusal=WRONG)
+        staff_id = account.id if account else ""
+        return _locked(attempt.lock_seconds, staff_id) if attempt.lock_seconds \
+            else SignIn(refusal=WRONG, staff_id=staff_id)
     if account.disabled:
-        return SignIn(refusal=DISABLED)
+        return SignIn(refusal=DISABLED, staff_id=account.id)
     accounts.clear_failures(name)
     if new_hash:  # argon2's parameters went up since this hash was made
         accounts.set_password(name, new_hash, sign_out=False)
     return SignIn(account)
 
 
-def _locked(seconds: float) -> SignIn:
+def _locked(seconds: float, staff_id: str = "") -> SignIn:
     minutes = max(1, math.ceil(seconds / 60))
     return SignIn(refusal=f"Too many attempts: try again in {minutes} "
-                  f"minute{'s' if minutes != 1 else ''}.", retry_after=math.ceil(seconds))
+                  f"minute{'s' if minutes != 1 else ''}.", retry_after=math.ceil(seconds),
+                  staff_id=staff_id)
 
 
 def safe_next(target: str) -> str | None:
@@ -168,6 +173,9 @@ def login() -> ResponseReturnValue:
     outcome = sign_in(deps.store, form.username.data or "", form.password.data or "",
                       deps.clock())
     if outcome.account is None:
+        deps.store.audit.record_sign_in(
+            events.SIGN_IN_FAILED, by=outcome.staff_id, via="console", now=deps.clock(),
+            username_digest=username_digest(normalise_username(form.username.data or "")))
         response = make_response(render_template("login.html", form=form, next=target,
                                                  refusal=outcome.refusal),
                                  429 if outcome.retry_after else 200)
@@ -178,6 +186,8 @@ def login() -> ResponseReturnValue:
     login_user(WebUser(outcome.account.id, outcome.account.name, outcome.account.role,
                        outcome.account.username))
     session[EPOCH] = outcome.account.epoch
+    deps.store.audit.record_sign_in(events.SIGNED_IN, by=outcome.account.id, via="console",
+                                    now=deps.clock())
     logger.info("signed in", extra={"staff_id": outcome.account.id})
     return redirect(target or url_for("index"))
 
@@ -185,6 +195,9 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Sign out (POST with the CSRF token): the session is deleted on the server."""
     if current_user.is_authenticated:
+        deps = current_deps()
+        deps.store.audit.record_sign_in(events.SIGNED_OUT, by=current_user.id, via="console",
+                                        now=deps.clock())
         logger.info("signed out", extra={"staff_id": current_user.id})
     logout_user()
     sessions.destroy()

@@ -31,6 +31,8 @@ from werkzeug.datastructures import MultiDict
 
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
+from services.console.display import event_label
+from shared.domain import events
 from shared.domain.officer_checks import (
     check_capacity,
     check_channels,
@@ -294,7 +296,29 @@ def audit() -> ResponseReturnValue:
         since=bounds.get("from"), until=bounds.get("to"), case_id=case_id or "",
         person=person, before=before if valid_stream_id(before) else "", limit=PAGE)
     filters = {k: v for k, v in args.items() if k in ("case", "person", "from", "to") and v}
+    references: dict[str, str] = {}  # case id -> reference, one read per case per request
+    for entry in page.entries if page else []:
+        found = entry.fields.get("case_id", "")
+        if found and found not in references:
+            references[found] = (deps.store.cases.get(found) or {}).get("reference", "")
     return render_template("admin/audit.html", page=page, errors=errors, args=args,
-                           filters=filters)
+                           filters=filters, references=references, what=audit_label)
+
+
+AUDIT_LABELS = {events.SIGNED_IN: "Signed in", events.SIGN_IN_FAILED: "Sign-in failed",
+                events.SIGNED_OUT: "Signed out", events.NOTE_ADDED: "Note added",
+                events.CASE_COLLECTED: "Collected at intake"}
+CASE_ACTIONS = {"accept": "Case accepted", "decline": "Case declined",
+                "contact": "Contact recorded", "close": "Case closed",
+                "reassign": "Case reassigned"}
+
+
+def audit_label(fields: dict[str, str]) -> str:
+    """What an audit entry records, in words (a case action by its `action`)."""
+    kind = fields.get("type", "")
+    if kind == events.CASE_ACTION_TAKEN:
+        action = fields.get("action", "")
+        return CASE_ACTIONS.get(action) or f"Case action: {action}"
+    return AUDIT_LABELS.get(kind) or event_label(kind)
 
 

@@ -112,7 +112,7 @@ def _receive(kind: CaseKind, data: dict[str, Any]) -> ResponseReturnValue:
             "Use 8 to 128 letters, digits, '.', '_', ':' or '-'."]}})
     deps: Deps = current_app.extensions["liaison"]
     try:
-        receipt = receive(kind, data, deps, idempotency_key=key)
+        receipt = receive(kind, data, deps, idempotency_key=key, via="intake-api")
     except ValidationError as exc:
         abort(422, errors={"json": exc.messages})
     except IdempotencyConflict as exc:

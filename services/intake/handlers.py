@@ -94,8 +94,13 @@ def _legacy_match(stored: str, canonical: str) -> bool:
 
 
 def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
-            idempotency_key: str | None = None) -> Receipt:
-    """Store a validated submission as a new case and announce it to the router."""
+            idempotency_key: str | None = None, via: str = "intake-api") -> Receipt:
+    """Store a validated submission as a new case and announce it to the router.
+
+    Its collection is audited (`CaseCollected`, `via` intake-form or intake-api) just after
+    the case is created, not in the create script's transaction: a crash between the two
+    loses that audit entry only, never the case. A repeated submission (same
+    Idempotency-Key) collects nothing new and is not audited again."""
     placement = place(kind, data, deps.force)
     result = triage(TriageFacts(
         kind=kind,
@@ -145,6 +150,8 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
     for notice in notices:  # emergencies at once; the acknowledgement can ride the sweeper
         if notice.kind is Kind.EMERGENCY:
             deps.publisher.deliver_notification(notice.id)
+    # after the case is stored and announced: a failure here cannot hold up its routing
+    deps.store.audit.record_collected(case.id, kind=kind.value, via=via, now=now)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
                    next_steps_for(case))
 

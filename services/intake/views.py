@@ -116,7 +116,8 @@ def _submit(kind: CaseKind) -> ResponseReturnValue:
                                           and contact_is_blank(form)))
     try:
         data = schema.load(form_to_payload(form, drop_contact=drop_contact))
-        receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form))
+        receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form),
+                          via="intake-form")
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return _render_form(kind, form, errors=flatten_errors(messages)), 422

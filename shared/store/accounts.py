@@ -59,6 +59,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def username_digest(username: str) -> str:
+    """A (normalised) typed username as the login failure counter keys it."""
+    return _digest(username)
+
+
 class AccountRepository:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client

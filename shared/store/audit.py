@@ -93,25 +93,64 @@ class AuditTrail:
             low = "(" + found[-1][0]
 
     @translate_errors
-    def record_view(self, case_id: str, *, by: str, now: float) -> None:
-        """One read of a case's personal data: who, which case, when — never the data."""
-        self._append({"type": events.CASE_VIEWED, "case_id": case_id, "by": by,
+    def record_view(self, case_id: str, *, by: str, now: float,
+                    via: str = "console") -> None:
+        """One read of a case's personal data: who, which case, when, from where (`via`:
+        console pages or api) — never the data."""
+        self._append({"type": events.CASE_VIEWED, "case_id": case_id, "by": by, "via": via,
                       "at": f"{now:.6f}"})
 
     @translate_errors
+    def record_case_action(self, case_id: str, action: str, *, by: str, via: str,
+                           now: float, **ids: str) -> None:
+        """Staff altered a case (DPA 2018 s.62): who, which case, what (`action` and any
+        ids, e.g. `note_id`, `officer_id`), from where (`via`), when. The change's own event
+        is in the `events` stream already, so this goes to the audit trail only."""
+        self._append({"type": events.CASE_ACTION_TAKEN, "case_id": case_id,
+                      "action": action, **ids, "by": by, "via": via,
+                      "at": f"{now:.6f}"}, stream=False)
+
+    @translate_errors
+    def record_note(self, case_id: str, note_id: str, *, by: str, via: str,
+                    now: float) -> None:
+        """A note added to a case: who, which case and note (never its text), when."""
+        self._append({"type": events.NOTE_ADDED, "case_id": case_id, "note_id": note_id,
+                      "by": by, "via": via, "at": f"{now:.6f}"}, stream=False)
+
+    @translate_errors
+    def record_collected(self, case_id: str, *, kind: str, via: str, now: float) -> None:
+        """A submission collected at intake (its personal data now held): which case, its
+        kind, by which door (`intake-form` or `intake-api`), when."""
+        self._append({"type": events.CASE_COLLECTED, "case_id": case_id, "kind": kind,
+                      "by": "public", "via": via, "at": f"{now:.6f}"}, stream=False)
+
+    @translate_errors
+    def record_sign_in(self, kind: str, *, by: str, via: str, now: float,
+                       username_digest: str = "") -> None:
+        """A sign-in, failed sign-in or sign-out: who (the staff id, if known), from where
+        (`via`, never an address), when. A failure names the typed username only by its
+        digest (as the lockout counter keys it): people type passwords there."""
+        entry = {"type": kind, "by": by, "via": via, "at": f"{now:.6f}"}
+        if username_digest:
+            entry["username_digest"] = username_digest
+        self._append(entry, stream=False)
+
+    @translate_errors
     def record_refused(self, case_id: str, *, by: str, action: str, reason: str,
-                       now: float) -> None:
+                       now: float, via: str = "console") -> None:
         """A refused access to a case (403 not theirs, 404 no such case): who, which case
         (as asked for), what they tried, when."""
         self._append({"type": events.CASE_ACCESS_REFUSED, "case_id": case_id, "by": by,
-                      "action": action, "reason": reason, "at": f"{now:.6f}"}, stream=False)
+                      "action": action, "reason": reason, "via": via, "at": f"{now:.6f}"},
+                     stream=False)
 
     @translate_errors
-    def record_search(self, reference: str, *, by: str, case_id: str, now: float) -> None:
+    def record_search(self, reference: str, *, by: str, case_id: str, now: float,
+                      via: str = "console") -> None:
         """A supervisor's search for a case by its reference, and what it found."""
         self._append({"type": events.CASE_SEARCHED, "reference": reference,
                       "case_id": case_id, "by": by, "found": "1" if case_id else "0",
-                      "at": f"{now:.6f}"}, stream=False)
+                      "via": via, "at": f"{now:.6f}"}, stream=False)
 
     @translate_errors
     def record_availability(self, officer_id: str, status: str, *, by: str,

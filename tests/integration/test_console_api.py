@@ -55,7 +55,11 @@ def test_an_officer_works_a_case_from_offer_to_close(client, store, real_setting
     assert client.get("/api/v1/me/cases", headers=alex).json == {"offers": [], "open": []}
 
     audit = [f for _, f in store.redis.xrange(store.keys.audit)]
-    assert [(a["case_id"], a["by"]) for a in audit] == [(case_id, "alex")]
+    assert [(a["case_id"], a["by"]) for a in audit] == [(case_id, "alex")] * 5
+    assert [(a["type"], a.get("action"), a["via"]) for a in audit] == [
+        ("CaseViewed", None, "api"), ("CaseActionTaken", "accept", "api"),
+        ("CaseActionTaken", "contact", "api"), ("NoteAdded", None, "api"),
+        ("CaseActionTaken", "close", "api")]
     log = [e["type"] for e in store.cases.log(case_id)]
     assert log[-4:] == ["OfferAccepted", "ContactRecorded", "NoteAdded", "CaseClosed"]
     everything = json.dumps([store.redis.xrange(store.keys.events),
@@ -72,9 +76,11 @@ def test_a_decline_is_republished_and_hidden_from_the_decliner(client, store, re
     assert (ASSIGN_CASE, case_id) in publisher.sent
     assert client.get(f"/api/v1/cases/{case_id}", headers=tokens["alex"]).status_code == 403
     assert client.get(f"/api/v1/cases/{case_id}", headers=tokens["blake"]).status_code == 403
-    refused = [f for _, f in store.redis.xrange(store.keys.audit)]  # both refusals, no read
-    assert [(a["type"], a["by"]) for a in refused] == [("CaseAccessRefused", "alex"),
-                                                        ("CaseAccessRefused", "blake")]
+    audit = [f for _, f in store.redis.xrange(store.keys.audit)]  # the decline, both
+    assert [(a["type"], a["by"]) for a in audit] == [("CaseActionTaken", "alex"),  # refusals,
+                                                      ("CaseAccessRefused", "alex"),  # no read
+                                                      ("CaseAccessRefused", "blake")]
+    assert audit[0]["action"] == "decline" and audit[0]["case_id"] == case_id
 
 
 def test_a_supervisor_watches_the_queues_and_reassigns(client, store, real_settings, tokens,

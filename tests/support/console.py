@@ -63,7 +63,19 @@ def signed_in(app: Flask, store: Store, staff_id: str) -> FlaskClient:
     resp = client.post("/login", data={"username": staff_id, "password": PASSWORD,
                                        "csrf_token": csrf.group(1)})
     assert resp.status_code == 302, resp.get_data(as_text=True)
+    last = store.redis.xrevrange(store.keys.audit, count=1)
+    assert last and {k: last[0][1].get(k) for k in ("type", "by", "via")} == {
+        "type": "SignedIn", "by": staff_id, "via": "console"}, last  # every sign-in audited
     return client
+
+
+SIGN_IN_TYPES = ("SignedIn", "SignInFailed", "SignedOut")
+
+
+def case_audit(store: Store) -> list[dict[str, str]]:
+    """The audit trail without its sign-in entries (`signed_in` checks its own)."""
+    return [f for _, f in store.redis.xrange(store.keys.audit)
+            if f["type"] not in SIGN_IN_TYPES]
 
 
 def page_token(client: FlaskClient, page: str) -> str:

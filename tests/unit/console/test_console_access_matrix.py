@@ -114,6 +114,11 @@ class World:
 
 @pytest.fixture
 def world(settings: Settings, fake_store: Store, publisher: FakePublisher) -> World:
+    return make_world(settings, fake_store, publisher)
+
+
+def make_world(settings: Settings, fake_store: Store, publisher: FakePublisher) -> World:
+    """The staff (each with a password, officers with tokens) and a case offered to one."""
     tokens = {"officer": add_staff(fake_store, "officer", "watford"),
               "other_officer": add_staff(fake_store, "other", "stevenage"),
               "supervisor": add_staff(fake_store, "supervisor", "watford",

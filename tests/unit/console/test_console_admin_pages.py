@@ -254,8 +254,32 @@ def audit_rows(client: FlaskClient, query: str = "") -> list[str]:
 def test_the_audit_log_lists_newest_first(ada, audited):
     first, second = audited
     rows = audit_rows(ada)
-    assert len(rows) == 3
+    assert len(rows) == 4  # the three reads, and before them ada's own sign-in
     assert second in rows[0] and first in rows[2]
+    assert "Signed in" in rows[3] and ">Ada<" in rows[3]
+
+
+def test_the_audit_log_shows_a_case_by_its_reference_and_names_each_entry(
+        ada, fake_store, audited):
+    first, second = audited
+    now = time.time()
+    fake_store.audit.record_case_action(second, "reassign", by="sam", via="api", now=now,
+                                        officer_id="alex")
+    fake_store.audit.record_note(second, "n" * 32, by="sam", via="console", now=now)
+    fake_store.audit.record_collected(second, kind="report", via="intake-form", now=now)
+    fake_store.audit.record_sign_in("SignInFailed", by="", via="console", now=now,
+                                    username_digest="d" * 64)
+    rows = audit_rows(ada)
+    reference = fake_store.cases.get(second)["reference"]
+    assert "Sign-in failed" in rows[0] and "System" in rows[0]
+    assert "Collected at intake" in rows[1] and "(intake-form)" in rows[1]
+    assert "Note added" in rows[2]
+    assert "Case reassigned" in rows[3] and "(api)" in rows[3] and "Officer Alex" in rows[3]
+    for row in rows[1:4]:
+        assert f"<code>{reference}</code>" in row and f'title="{second}"' in row
+    unknown = "0" * 32  # no such case (or erased and gone): the id itself
+    fake_store.audit.record_view(unknown, by="sam", now=now)
+    assert f"<code>{unknown}</code>" in audit_rows(ada)[0]
 
 
 def test_the_audit_log_filters_by_case_and_by_person(ada, fake_store, audited):
@@ -271,7 +295,7 @@ def test_the_audit_log_filters_by_case_and_by_person(ada, fake_store, audited):
 
 def test_the_audit_log_filters_by_date_and_says_when_a_date_is_wrong(ada, audited):
     today = datetime.now(TZ).date()
-    assert len(audit_rows(ada, f"?from={today}&to={today}")) == 3
+    assert len(audit_rows(ada, f"?from={today}&to={today}")) == 4  # with ada's sign-in
     assert audit_rows(ada, f"?from={today + timedelta(days=1)}") == []
     assert audit_rows(ada, f"?to={today - timedelta(days=1)}") == []
     page = ada.get("/admin/audit?from=yesterday").get_data(as_text=True)

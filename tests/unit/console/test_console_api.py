@@ -498,8 +498,9 @@ def test_every_case_read_is_audited_and_so_is_a_refused_read(client, fake_store,
         ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "sam"),
         ("CaseAccessRefused", offered, "blake")]
     chain = {"prev", "hash", "kid"}  # every audit entry's place in the hash chain
-    assert all(set(a) == {"type", "case_id", "by", "at"} | chain for a in audit[:2])
-    assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "at"} | chain
+    assert all(set(a) == {"type", "case_id", "by", "via", "at"} | chain for a in audit[:2])
+    assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "via", "at"} | chain
+    assert [a["via"] for a in audit] == ["api"] * 3  # where from: never an address
     viewed = events_of(fake_store, "CaseViewed")
     assert [(e["case_id"], e["by"]) for e in viewed] == [(offered, "alex"), (offered, "sam")]
 

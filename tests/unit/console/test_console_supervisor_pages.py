@@ -20,7 +20,14 @@ from shared.domain.officers import Availability, Role
 from shared.store import Store
 from shared.store.feed import EventFeed
 from tests.support.cases import CANARY, add_staff, route, routed_case
-from tests.support.console import Staff, events_of, page_token, post_form, signed_in
+from tests.support.console import (
+    Staff,
+    case_audit,
+    events_of,
+    page_token,
+    post_form,
+    signed_in,
+)
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 
@@ -278,7 +285,7 @@ def test_a_supervisor_reads_any_case_safety_first_and_the_read_is_audited(
     assert resp.status_code == 200
     assert page.index("Contact safety") < page.index(CANARY)
     assert "Do not leave voicemail" in page
-    audit = [f for _, f in fake_store.redis.xrange(fake_store.keys.audit)]
+    audit = case_audit(fake_store)
     assert [(a["type"], a["case_id"], a["by"]) for a in audit] == [
         ("CaseViewed", offered, "sam")]
 
@@ -369,7 +376,7 @@ def test_officers_and_admins_get_403_on_every_supervisor_route(
         resp = client.open(path.format(case=offered), method=method, data=data)
         assert resp.status_code == 403, (method, path)
     assert fake_store.cases.get(offered)["officer"] == "alex"
-    assert fake_store.redis.xlen(fake_store.keys.audit) == 0
+    assert case_audit(fake_store) == []  # the sign-in only
 
 
 def test_supervisor_pages_need_a_sign_in(app, offered):
