@@ -33,7 +33,7 @@ from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
 from services.console.display import LABELS, label
 from shared.bootstrap import Deps
-from shared.broker_queues import BrokerQueues
+from shared.broker_queues import BrokerQueues, broker_client
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable, redis_client
@@ -64,8 +64,9 @@ def register(app: Flask) -> None:
     """Mount the supervisor pages and build what the dashboard reads besides the store."""
     deps = cast(Deps, app.extensions["liaison_console"])
     settings = deps.settings
-    broker = deps.store.redis if settings.broker == settings.redis_url \
-        else redis_client(settings.broker)
+    # The same broker client the metrics use (one rule: the store's own client when the
+    # broker is the store's Redis); a broker that is not Redis shows no queue depths.
+    broker = broker_client(settings, deps.store.redis) or deps.store.redis
     app.extensions[live.EXTENSION] = live.LiveSources(
         broker=BrokerQueues(broker),
         stream_client=lambda timeout: redis_client(settings.redis_url, timeout=timeout))

@@ -57,7 +57,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
         DEBUG=settings.debug,
     )
     deps = bootstrap(settings, name="liaison-intake", store=store, publisher=publisher)
-    store = deps.store
     app.extensions["liaison"] = deps
     app.extensions["liaison_settings"] = settings
 
