@@ -7,6 +7,7 @@ import click
 
 from ops.cli.base import _checked, _officer, _rt, _table, main
 from shared import passwords
+from shared.domain import events
 from shared.store.accounts import Account, AccountError
 
 
@@ -69,6 +70,7 @@ def create_account(ctx: click.Context, officer_id: str, username: str,
         store.accounts.create(officer_id, username, passwords.hash_password(password))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
+    _rt(ctx).audit(events.ACCOUNT_CHANGED, officer_id=officer_id, change="created")
     click.echo(f"{officer.name} ({officer.role.value}) can now sign in as {username}")
 
 
@@ -81,6 +83,7 @@ def reset_password(ctx: click.Context, username: str, password_stdin: bool) -> N
     account = _account(ctx, username)
     password = _new_password(username, password_stdin)
     _rt(ctx).get_store().accounts.set_password(username, passwords.hash_password(password))
+    _rt(ctx).audit(events.ACCOUNT_CHANGED, officer_id=account.id, change="password_reset")
     click.echo(f"new password set for {username} ({account.name}); their sessions have ended")
 
 
@@ -91,6 +94,8 @@ def disable_account(ctx: click.Context, username: str) -> None:
     """Stop a login from signing in; its sessions end and its API token is revoked at once."""
     account = _account(ctx, username)
     _rt(ctx).get_store().accounts.set_disabled(username, True)
+    _rt(ctx).audit(events.ACCOUNT_CHANGED, officer_id=account.id, change="disabled")
+    _rt(ctx).audit(events.ACCESS_ENDED, officer_id=account.id, reason="disabled")
     click.echo(f"disabled {username} ({account.name}); their sessions have ended and their "
                "API token is revoked")
 
@@ -102,6 +107,7 @@ def enable_account(ctx: click.Context, username: str) -> None:
     """Let a disabled login sign in again (with its existing password)."""
     account = _account(ctx, username)
     _rt(ctx).get_store().accounts.set_disabled(username, False)
+    _rt(ctx).audit(events.ACCOUNT_CHANGED, officer_id=account.id, change="enabled")
     click.echo(f"enabled {username} ({account.name})")
 
 

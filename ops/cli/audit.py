@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from ops.cli.base import _rt, main
+from shared.domain import events
 
 
 @main.group()
@@ -36,6 +37,8 @@ def audit_verify(ctx: click.Context, allow_earlier_secrets: bool) -> None:
         click.echo(f"  … and {len(verdict.problems) - 50} more", err=True)
     note = f" ({verdict.other_key} chained under an earlier secret, links checked only)" \
         if verdict.other_key else ""
+    _rt(ctx).audit(events.AUDIT_VERIFIED, ok="1" if verdict.ok else "0",
+                   checked=str(verdict.checked), problems=str(len(verdict.problems)))
     if verdict.ok:
         click.echo(f"audit trail intact: {verdict.checked} entries{note}")
         return
@@ -64,4 +67,5 @@ def audit_export(ctx: click.Context, since: str | None) -> None:
         sys.stdout.write(json.dumps({"id": stream_id, **fields}, ensure_ascii=False,
                                     sort_keys=True) + "\n")
         count += 1
+    _rt(ctx).audit(events.AUDIT_EXPORTED, since=since or "", entries=str(count))
     click.echo(f"{count} audit entries exported", err=True)

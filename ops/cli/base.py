@@ -2,6 +2,7 @@
 `token` and `keys` commands, and the helpers the command modules share."""
 
 
+import getpass
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import click
 
 from shared.bootstrap import make_store
 from shared.config import ConfigError, Settings
+from shared.domain import events
 from shared.domain.officers import Availability, Officer, Role
 from shared.geography import Force, GeographyError, load_force
 from shared.sealing import new_key
@@ -36,6 +38,19 @@ class Runtime:
     store: Store | None = None
     clock: Callable[[], datetime] = _utcnow
     _force: Force | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> str:
+        """Who runs the command, as the audit trail names them: `cli:<os user>`."""
+        try:
+            return "cli:" + getpass.getuser()
+        except (KeyError, OSError):  # no name for this uid (a bare container)
+            return "cli"
+
+    def audit(self, kind: str, **fields: str) -> None:
+        """One audit entry for this command (DPA 2018 s.62): who, from the CLI, now."""
+        self.get_store().audit.record_admin(kind, by=self.actor, via="cli",
+                                            now=self.clock().timestamp(), **fields)
 
     def get_settings(self) -> Settings:
         if self.settings is None:
@@ -122,7 +137,11 @@ def token(ctx: click.Context, officer_id: str) -> None:
     officer = _officer(ctx, officer_id)
     if officer.role is Role.ADMIN:
         raise click.ClickException("API tokens are for officers and supervisors, not admins")
-    issued = _rt(ctx).get_store().officers.issue_token(officer_id)
+    store = _rt(ctx).get_store()
+    replaced = bool(store.officers.raw(officer_id).get("token_digest"))
+    issued = store.officers.issue_token(officer_id)
+    _rt(ctx).audit(events.TOKEN_ISSUED, officer_id=officer_id,
+                   replaced="1" if replaced else "0")
     click.echo(issued)
     click.echo(f"API token for {officer.name} ({officer_id}). It is shown only now: only its "
                "hash is stored. Issuing another replaces it.", err=True)

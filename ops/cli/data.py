@@ -27,7 +27,7 @@ def retention_run(ctx: click.Context, dry_run: bool) -> None:
     rt = _rt(ctx)
     settings = rt.get_settings()
     result = schedule.run(rt.get_store(), settings, now=rt.clock().timestamp(),
-                          by="cli", dry_run=dry_run)
+                          by=rt.actor, dry_run=dry_run)
     verb = "would be erased" if dry_run else "erased"
     click.echo(f"{result.total} closed cases {verb}"
                + (" (nothing changed: dry run)" if dry_run else ""))
@@ -61,7 +61,7 @@ def keys_reseal(ctx: click.Context, limit: int | None, every: int) -> None:
 
     done = resealer.run(limit=limit, every=every, progress=show)
     seconds = time.monotonic() - started
-    store.audit.record_reseal(by="cli", resealed=done.resealed, skipped=done.skipped,
+    store.audit.record_reseal(by=rt.actor, resealed=done.resealed, skipped=done.skipped,
                               failed=len(done.failed), complete=done.complete,
                               now=rt.clock().timestamp())
     rate = done.records / seconds if seconds > 0 else 0.0

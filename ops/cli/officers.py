@@ -11,6 +11,7 @@ import click
 
 from ops import seed
 from ops.cli.base import ROLES, STATUSES, _checked, _officer, _rt, _table, main
+from shared.domain import events
 from shared.domain.officer_checks import (
     check_channels,
     check_districts,
@@ -101,8 +102,13 @@ def _save(ctx: click.Context, officer: Officer) -> bool:
     if old is not None and old.role is not officer.role:
         store.accounts.end_access(officer.id)
     on_shift = save_officer(store, officer, rt.tz, rt.clock())
+    changed = [k for k, v in officer.fields().items() if old is None or old.fields()[k] != v]
+    store.audit.record_officer_update(officer.id, by=rt.actor, changed=changed,
+                                      created=old is None, via="cli",
+                                      now=rt.clock().timestamp())
     if old is not None and old.role is not officer.role:
         store.accounts.end_access(officer.id)  # and any session begun meanwhile
+        rt.audit(events.ACCESS_ENDED, officer_id=officer.id, reason="role_changed")
         click.echo(f"{officer.name} ({officer.id}) is now {officer.role.value} (was "
                    f"{old.role.value}): their console sessions have ended and their API "
                    "token is revoked")
@@ -199,6 +205,7 @@ def remove(ctx: click.Context, officer_id: str) -> None:
         raise click.ClickException(
             f"{officer.name} ({officer_id}) still holds {len(held)} open case(s); reassign "
             "them in the console first, then remove") from None
+    _rt(ctx).audit(events.OFFICER_REMOVED, officer_id=officer_id)
     click.echo(f"removed {officer_id} ({officer.name})")
 
 

@@ -25,6 +25,7 @@ from services.console.auth import (
     officers_only,
     supervisors_only,
 )
+from shared.domain import consultation
 from shared.jsonapi import RETRY_AFTER, Blueprint, ErrorResponses, error_response
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 ACTION_STATUS = {"not_found": 404, "not_yours": 403, "illegal_transition": 409,
                  "not_due": 409, "same_officer": 409, "at_capacity": 409,
-                 "no_such_officer": 422, "invalid_reference": 422}
+                 "no_such_officer": 422, "invalid_reference": 422, "reason_needed": 422}
 _MESSAGES = {
     "not_yours": "This case is not offered to or held by you.",
     "illegal_transition": "Not possible in its current state ({detail}).",
@@ -44,6 +45,7 @@ _MESSAGES = {
     "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "No officer with that id takes cases.",
     "invalid_reference": "Enter a case reference like K7XM-4QPA-R.",
+    "reason_needed": "This case is not with you: say why you are opening it (`purpose`).",
 }
 _DOC = {401: "No or invalid API token", 403: "Not allowed for your role, or not your case",
         404: "No such case", 409: "Not possible in the case's current state",
@@ -99,6 +101,8 @@ def _refused(exc: CaseActionError) -> ResponseReturnValue:
         body["errors"] = {"json": {"officer_id": [message]}}
     if exc.code == "invalid_reference":
         body["errors"] = {"query": {"reference": [message]}}
+    if exc.code == "reason_needed":
+        body["errors"] = {"query": {"purpose": [message]}}
     return body, status
 
 
@@ -145,12 +149,21 @@ def my_availability(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/cases/<case_id>", methods=["GET"])
+@blp.arguments(s.ReadCaseQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, s.CaseViewSchema)
-@_doc(404)
-def read_case(case_id: str) -> Any:
+@_doc(404, 422)
+def read_case(case_id: str, purpose: str | None = None, reference: str | None = None) -> Any:
     """The full case, unsealed: contact safety profile first, then the account, log and
-    notes. Officers: only a case offered to or held by them. Every read is audited."""
-    return h.open_case(current_deps(), current_staff(), case_id)
+    notes. Officers: only a case offered to or held by them. Every read is audited; anyone
+    but the case's officer says why (`purpose`, and `reference` where asked), or gets 422
+    naming `purpose`."""
+    reason = None
+    if purpose is not None:
+        try:
+            reason = consultation.reason_from(purpose, reference)
+        except consultation.ReasonError as exc:
+            abort(422, message=exc.message, messages={"query": {exc.field: [exc.message]}})
+    return h.open_case(current_deps(), current_staff(), case_id, reason)
 
 
 @blp.route("/cases/<case_id>/accept", methods=["POST"])

@@ -15,6 +15,7 @@ from typing import Any
 from shared import casework
 from shared.bootstrap import Deps
 from shared.domain import contact
+from shared.domain.consultation import Reason, needs_reason
 from shared.domain.contact import ContactProfile
 from shared.domain.officers import Availability, Role
 from shared.domain.references import normalise_reference
@@ -98,16 +99,23 @@ def find_case(deps: Deps, staff: Staff, text: str) -> dict[str, Any]:
     return _with_time_left(summary, deps.clock())
 
 
-def open_case(deps: Deps, staff: Staff, case_id: str) -> CaseView:
-    """The full case, unsealed, with its log and notes; every read is audited."""
+def open_case(deps: Deps, staff: Staff, case_id: str,
+              reason: Reason | None = None) -> CaseView:
+    """The full case, unsealed, with its log and notes; every read is audited. Anyone but
+    the officer the case is with gives a `reason` (DPA 2018 s.62: the log of a consultation
+    shows its justification); without one, `CaseActionError("reason_needed")` before any
+    personal data is read."""
     case = case_for(deps, staff, case_id)
+    if reason is None and needs_reason(case, staff.id):
+        raise CaseActionError("reason_needed")
     opened = deps.sealer.unseal(case["sealed"]) if case.get("sealed") else {}
     submission = dict(opened.get("submission") or {})
     allowed = contact.profile_for(str(opened.get("kind") or case.get("kind") or ""), submission)
     profile = submission.pop("contact", None)
     notes = [_open_note(deps.sealer, note) for note in deps.store.notes.list(case_id)]
     log = deps.store.cases.log(case_id)
-    deps.store.audit.record_view(case_id, by=staff.id, now=deps.clock(), via=staff.via)
+    deps.store.audit.record_view(case_id, by=staff.id, now=deps.clock(), via=staff.via,
+                                 **(reason.audit_fields() if reason else {}))
     logger.info("case viewed", extra={"case_id": case_id, "staff_id": staff.id})
     safety = {"contact_allowed": allowed is not None, "profile": profile}
     routing = {k: v for k, v in case.items() if k != "sealed"}

@@ -11,6 +11,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate
 
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
+from shared.domain import consultation
 from shared.domain.model import Priority
 from shared.domain.officers import Availability
 from shared.schemas import StrictSchema, Text
@@ -112,6 +113,19 @@ class FindCaseQuerySchema(StrictSchema):
     reference = fields.String(required=True, validate=validate.Length(
         min=1, max=40, error="Enter a case reference like K7XM-4QPA-R."), metadata={
         "description": "The case reference, e.g. K7XM-4QPA-R (case, spaces, dashes ignored)"})
+
+
+class ReadCaseQuerySchema(StrictSchema):
+    purpose = fields.String(validate=validate.OneOf(
+        list(consultation.PURPOSES), error=consultation.MESSAGES["purpose"]), metadata={
+        "description": "Why you are opening the case: required unless the case is offered "
+                       "to or held by you (DPA 2018 s.62). One of: " + "; ".join(
+                           f"`{k}` ({v})" for k, v in consultation.PURPOSES.items())})
+    reference = fields.String(validate=validate.Regexp(
+        consultation.REFERENCE_PATTERN, error=consultation.MESSAGES["reference"]), metadata={
+        "pattern": consultation.REFERENCE_PATTERN.replace("\\Z", "$"),
+        "description": "The incident, request or complaint reference (no names); required "
+                       "with `request` and `other_duty`"})
 
 
 # responses

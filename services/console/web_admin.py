@@ -31,8 +31,8 @@ from werkzeug.datastructures import MultiDict
 
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
-from services.console.display import event_label
-from shared.domain import events
+from services.console.display import event_label, label
+from shared.domain import consultation, events
 from shared.domain.officer_checks import (
     check_capacity,
     check_channels,
@@ -302,7 +302,8 @@ def audit() -> ResponseReturnValue:
         if found and found not in references:
             references[found] = (deps.store.cases.get(found) or {}).get("reference", "")
     return render_template("admin/audit.html", page=page, errors=errors, args=args,
-                           filters=filters, references=references, what=audit_label)
+                           filters=filters, references=references, what=audit_label,
+                           details=audit_details)
 
 
 AUDIT_LABELS = {events.SIGNED_IN: "Signed in", events.SIGN_IN_FAILED: "Sign-in failed",
@@ -311,6 +312,38 @@ AUDIT_LABELS = {events.SIGNED_IN: "Signed in", events.SIGN_IN_FAILED: "Sign-in f
 CASE_ACTIONS = {"accept": "Case accepted", "decline": "Case declined",
                 "contact": "Contact recorded", "close": "Case closed",
                 "reassign": "Case reassigned"}
+
+
+def audit_details(fields: dict[str, str]) -> str:
+    """The rest of an audit entry in words: why a case was opened, what was refused, what
+    changed, what was sent — ids, codes and counts only, as the entry holds them."""
+    kind, f = fields.get("type", ""), fields
+    parts: list[str] = []
+    if kind == events.CASE_VIEWED and f.get("purpose"):
+        parts.append("Why: " + (consultation.PURPOSES.get(f["purpose"], f["purpose"])))
+        if f.get("reference"):
+            parts.append(f"reference {f['reference']}")
+    elif kind == events.CASE_ACCESS_REFUSED:
+        parts.append(f"{label(f.get('action', ''))} refused: "
+                     f"{label(f.get('reason', '')).lower()}")
+    elif kind == events.CASE_SEARCHED:
+        parts.append(f"Reference {f.get('reference', '')}: "
+                     + ("found" if f.get("found") == "1" else "no such case"))
+    elif kind == events.DATA_DISCLOSED:
+        parts.append(f"{label(f.get('what', ''))} sent to the person by "
+                     f"{f.get('channel', '')}")
+    elif kind in (events.CASE_ERASED, events.ACCESS_ENDED):
+        parts.append(label(f.get("reason", "")))
+    if f.get("fields"):
+        parts.append("changed: " + f["fields"].replace(",", ", "))
+    if f.get("created") == "1":
+        parts.append("added")
+    if f.get("change"):
+        parts.append(label(f["change"]).lower())
+    for name in ("counts", "entries", "checked", "resealed", "failed"):
+        if f.get(name):
+            parts.append(f"{name}: {f[name]}")
+    return "; ".join(p for p in parts if p)
 
 
 def audit_label(fields: dict[str, str]) -> str:

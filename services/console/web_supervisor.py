@@ -23,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -34,6 +35,7 @@ from services.console.auth import current_deps
 from services.console.display import LABELS, label
 from shared.bootstrap import Deps
 from shared.broker_queues import BrokerQueues, broker_client
+from shared.domain import consultation
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable, redis_client
@@ -44,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("supervisor", __name__)
 RETRY_AFTER_SECONDS = 5
+CONSULTED = "consulted"   # session: case id -> [purpose, reference, until]
+CONSULT_MINUTES = 30
 _OFFICER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 REFUSALS = {
     "not_found": "There is no such case, officer or alert.",
@@ -128,13 +132,46 @@ def stream() -> ResponseReturnValue:
 @bp.get("/cases/<case_id>/view")
 @page_for(*SUPERVISOR)
 def case(case_id: str) -> ResponseReturnValue:
-    """A case, read-only and unsealed (the read is audited), with the reassign form."""
+    """A case, read-only and unsealed (the read is audited), with the reassign form. A
+    supervisor first says why they are opening it (DPA 2018 s.62): the reason is in every
+    audit entry of their reads, and remembered for this case for CONSULT_MINUTES so that
+    going back to the case after reassigning it does not ask again."""
     deps = current_deps()
-    view = h.open_case(deps, current_web_staff(), case_id)
+    reason, error = _reason(case_id, deps.clock())
+    if reason is None:
+        h.case_for(deps, current_web_staff(), case_id, "read")  # refusals audited as ever
+        return render_template("supervisor/reason.html", case_id=case_id, error=error,
+                               purposes=consultation.PURPOSES,
+                               chosen=request.args.get("purpose", ""),
+                               reference=request.args.get("reference", "")[:40]), \
+            (400 if error else 200)
+    view = h.open_case(deps, current_web_staff(), case_id, reason)
     staff = {o.id: o for o in deps.store.officers.all()}
     return render_template("supervisor/case.html", view=view, case=view.case,
                            sub=view.submission, profile=view.contact_safety.get("profile")
                            or {}, staff=staff, takers=_takers(staff))
+
+
+def _reason(case_id: str, now: float) -> tuple[consultation.Reason | None, dict[str, str]]:
+    """The reason given in this request (remembered in the session), else one given for this
+    case in the last CONSULT_MINUTES; `{field: message}` when the one given is wrong."""
+    remembered: dict[str, list[Any]] = {
+        k: v for k, v in dict(session.get(CONSULTED) or {}).items()
+        if isinstance(v, list) and len(v) == 3 and float(v[2]) > now}
+    if "purpose" in request.args:
+        try:
+            reason = consultation.reason_from(request.args.get("purpose"),
+                                              request.args.get("reference"))
+        except consultation.ReasonError as exc:
+            return None, {exc.field: exc.message}
+        remembered[case_id] = [reason.purpose, reason.reference, now + CONSULT_MINUTES * 60]
+        session[CONSULTED] = dict(sorted(remembered.items(), key=lambda kv: kv[1][2])[-20:])
+        return reason, {}
+    if case_id in remembered:
+        purpose, reference, _ = remembered[case_id]
+        return consultation.Reason(purpose, reference), {}
+    session[CONSULTED] = remembered
+    return None, {}
 
 
 @bp.get("/cases/find")

@@ -93,6 +93,11 @@ def deliver(notification_id: str, deps: Deps) -> str:
                 "channel": target.channel, "error": error})
             continue
         notes.mark_delivered(notification_id, target.recipient, target.slot)
+        if target.recipient == REPORTER:  # a disclosure (DPA 2018 s.62): in the audit
+            deps.store.audit.record_disclosure(record.get("case_id", ""), what=kind,
+                                               channel=target.slot,
+                                               notification_id=notification_id,
+                                               now=deps.clock())
         logger.info("notification sent", extra={
             "notification_id": notification_id, "kind": kind, "channel": target.channel})
     if failures:  # a refused destination is reported first, and no retry can help it

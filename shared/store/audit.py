@@ -94,11 +94,15 @@ class AuditTrail:
 
     @translate_errors
     def record_view(self, case_id: str, *, by: str, now: float,
-                    via: str = "console") -> None:
+                    via: str = "console", purpose: str = "", reference: str = "") -> None:
         """One read of a case's personal data: who, which case, when, from where (`via`:
-        console pages or api) — never the data."""
-        self._append({"type": events.CASE_VIEWED, "case_id": case_id, "by": by, "via": via,
-                      "at": f"{now:.6f}"})
+        console pages or api) and, for anyone but the case's officer, why (`purpose` from
+        `shared.domain.consultation.PURPOSES`, and a `reference` if given) — never the
+        data."""
+        entry = {"type": events.CASE_VIEWED, "case_id": case_id, "by": by, "via": via,
+                 "at": f"{now:.6f}"}
+        entry |= {k: v for k, v in (("purpose", purpose), ("reference", reference)) if v}
+        self._append(entry)
 
     @translate_errors
     def record_case_action(self, case_id: str, action: str, *, by: str, via: str,
@@ -162,12 +166,33 @@ class AuditTrail:
 
     @translate_errors
     def record_officer_update(self, officer_id: str, *, by: str, changed: Iterable[str],
-                              created: bool, now: float) -> None:
+                              created: bool, now: float, via: str = "console") -> None:
         """An admin added or changed an officer's record: who, whom, which fields (never
-        the values), when."""
+        the values), from where (`console` or `cli`), when."""
         self._append({"type": events.OFFICER_UPDATED, "officer_id": officer_id, "by": by,
                       "fields": ",".join(sorted(changed)), "created": "1" if created else "0",
-                      "at": f"{now:.6f}"})
+                      "via": via, "at": f"{now:.6f}"})
+
+    @translate_errors
+    def record_admin(self, kind: str, *, by: str, via: str, now: float,
+                     **fields: str) -> None:
+        """A staff, account, token, key or audit operation (DPA 2018 s.62 and ASVS V16):
+        `kind` from `shared.domain.events` (OfficerRemoved, AccountChanged, AccessEnded,
+        TokenIssued, AuditExported, AuditVerified), who (`cli:<os user>` for the CLI), from
+        where, when, and ids or counts in `fields` — never a password, token or key."""
+        self._append({"type": kind, **fields, "by": by, "via": via, "at": f"{now:.6f}"},
+                     stream=False)
+
+    @translate_errors
+    def record_disclosure(self, case_id: str, *, what: str, channel: str,
+                          notification_id: str, now: float) -> None:
+        """Personal data sent out of the system to the person it is about (DPA 2018 s.62:
+        disclosure): which case, what (the message kind, e.g. `reporter_ack`), by which
+        channel (never the address), when; the notifier sends it, for the system."""
+        self._append({"type": events.DATA_DISCLOSED, "case_id": case_id, "what": what,
+                      "channel": channel, "notification_id": notification_id,
+                      "recipient": "reporter", "by": "system", "via": "notifier",
+                      "at": f"{now:.6f}"}, stream=False)
 
     def erasure_entry(self, case_id: str, *, kind: str, closed_at: str, by: str,
                       now: float) -> dict[str, str]:
@@ -176,14 +201,14 @@ class AuditTrail:
         sweeper or an admin's command), when. The caller writes it in the erasure's own
         transaction (`shared/store/retention.py`), so neither is ever written alone."""
         return {"type": events.CASE_ERASED, "case_id": case_id, "kind": kind,
-                "closed_at": closed_at, "by": by, "reason": "retention",
+                "closed_at": closed_at, "by": by, "via": via_of(by), "reason": "retention",
                 "at": f"{now:.6f}"}
 
     @translate_errors
     def record_retention_run(self, counts: Mapping[str, int], *, by: str, dry_run: bool,
                              now: float) -> None:
         """One retention run: how many cases it erased (or would have), by kind."""
-        self._append({"type": events.RETENTION_RUN, "by": by,
+        self._append({"type": events.RETENTION_RUN, "by": by, "via": via_of(by),
                       "dry_run": "1" if dry_run else "0",
                       "counts": ",".join(f"{k}={n}" for k, n in sorted(counts.items())),
                       "at": f"{now:.6f}"}, stream=False)
@@ -192,7 +217,8 @@ class AuditTrail:
     def record_reseal(self, *, by: str, resealed: int, skipped: int, failed: int,
                       complete: bool, now: float) -> None:
         """A key operation: sealed records re-sealed under the first key (counts only)."""
-        self._append({"type": events.RECORDS_RESEALED, "by": by, "resealed": str(resealed),
+        self._append({"type": events.RECORDS_RESEALED, "by": by, "via": via_of(by),
+                      "resealed": str(resealed),
                       "skipped": str(skipped), "failed": str(failed),
                       "complete": "1" if complete else "0", "at": f"{now:.6f}"}, stream=False)
 
@@ -220,6 +246,12 @@ class AuditTrail:
                 return AuditPage(found, None, False)
             top = "(" + entries[-1][0]
         return AuditPage(found, top[1:], True)
+
+
+def via_of(by: str) -> str:
+    """Where an action without a request came from: the CLI (`cli:<os user>`), else the
+    sweeper acting for the system."""
+    return "cli" if by == "cli" or by.startswith("cli:") else "sweeper"
 
 
 def _matches(fields: Mapping[str, str], case_id: str, person: str) -> bool:

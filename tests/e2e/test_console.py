@@ -165,6 +165,9 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
         # Reassign it to another officer from the supervisor's case view.
         console.store.officers.set_status("cover-officer", Availability.AVAILABLE)
         supervisor.goto(f"{console.console_url}/cases/{case_id}/view")
+        supervisor.get_by_label("Deciding who should take the case").check()  # why (s.62)
+        supervisor.get_by_role("button", name="Open the case").click()
+        supervisor.wait_for_load_state()
         supervisor.get_by_label(re.compile("Reassign to")).select_option("cover-officer")
         supervisor.get_by_role("button", name=re.compile("Reassign")).click()
         supervisor.wait_for_load_state()

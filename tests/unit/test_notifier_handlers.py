@@ -13,6 +13,7 @@ from services.notifier.templates import BANNED_WHEN_DISCREET
 from shared.bootstrap import Deps, bootstrap
 from shared.channels import InAppChannel
 from shared.config import Settings
+from shared.domain import events
 from shared.domain.notifications import Kind, RecipientType
 from shared.store import Store
 from tests import payloads
@@ -282,6 +283,21 @@ def test_an_acknowledgement_is_emailed_in_a_safe_time_under_the_chosen_name(
     assert "Hertfordshire Constabulary LGBT+ liaison" in message.subject
     assert "what happens next" in message.body.lower()
     assert record(deps, nid)["status"] == "sent"
+
+
+def test_a_sent_acknowledgement_is_an_audited_disclosure_and_a_skipped_one_is_not(
+        deps: Deps, channels: dict[str, FakeChannel]):
+    sent = ack(deps, payloads.report(contact=payloads.contact(
+        name="Robin", channels=["email"], discreet=False, shared_device=False)))
+    assert deliver(sent, deps) == "sent"
+    skipped = ack(deps, payloads.report(consent_to_contact=False))  # the same case, saved again
+    assert deliver(skipped, deps) == "skipped"
+    trail = [f for _, f in deps.store.redis.xrange(deps.store.keys.audit)]
+    assert [(e["type"], e["notification_id"], e["channel"], e["recipient"], e["by"],
+             e["via"]) for e in trail] == [
+        (events.DATA_DISCLOSED, sent, "email", "reporter", "system", "notifier")]
+    assert trail[0]["case_id"] == record(deps, sent)["case_id"]
+    assert "sam@example.org" not in str(trail)   # the channel, never the address
 
 
 def test_outside_the_safe_times_the_acknowledgement_waits_for_the_next_window(

@@ -241,18 +241,19 @@ def test_the_console_shows_an_erased_case_with_its_routing_fields(
     cid = world["old_report"]
     app = create_app(settings, store=fake_store, publisher=FakePublisher(),
                      clock=lambda: NOW)
-    resp = signed_in(app, fake_store, "sam").get(f"/cases/{cid}/view")
+    resp = signed_in(app, fake_store, "sam").get(f"/cases/{cid}/view?purpose=supervision")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "Personal data erased on" in page and "under the retention schedule" in page
     reference = fake_store.cases.get(cid)["reference"]
     assert reference in page and CANARY not in page
-    api = app.test_client().get(f"/api/v1/cases/{cid}",
+    api = app.test_client().get(f"/api/v1/cases/{cid}?purpose=supervision",
                                 headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200 and CANARY not in api.get_data(as_text=True)
     erased_at = api.get_json()["case"]["erased_at"]
     assert datetime.fromisoformat(erased_at).timestamp() == pytest.approx(NOW)
-    recent = signed_in(app, fake_store, "sam").get(f"/cases/{world['recent_report']}/view")
+    recent = signed_in(app, fake_store, "sam").get(f"/cases/{world['recent_report']}/view",
+                                                    query_string={"purpose": "supervision"})
     assert CANARY in recent.get_data(as_text=True)
     assert "Personal data erased" not in recent.get_data(as_text=True)
 

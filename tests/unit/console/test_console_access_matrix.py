@@ -60,7 +60,9 @@ BODIES: dict[str, dict[str, object]] = {
     "my_availability": {"status": "away"}, "officer_availability": {"status": "away"},
 }
 KNOWN_VALUES = {"officer_id": "officer", "username": "officer", "filename": "css/console.css"}
-QUERIES = {"find_case": "reference={reference}"}  # by view name: a query a view needs
+# by view name: a query a view needs (a case read by anyone but its officer gives a reason)
+QUERIES = {"find_case": "reference={reference}", "read_case": "purpose=supervision",
+           "case": "purpose=supervision"}
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

@@ -124,7 +124,7 @@ def test_only_officers_accept_decline_or_record_contact(client, staff, offered, 
 
 def test_an_unknown_case_is_404(client, staff):
     for case_id in ("f" * 32, "not-a-case-id", "x:y"):
-        resp = client.get(f"/api/v1/cases/{case_id}", headers=staff.sam)
+        resp = client.get(f"/api/v1/cases/{case_id}?purpose=supervision", headers=staff.sam)
         assert resp.status_code == 404
         assert resp.json["message"] == "No such case."
 
@@ -231,7 +231,8 @@ def test_declining_reroutes_the_case_and_the_decliner_loses_access(
     assert client.get("/api/v1/me/cases", headers=staff.alex).json["offers"] == []
     [declined] = events_of(fake_store, "OfferDeclined")
     assert declined["reason"] == "conflict_of_interest" and declined["officer_id"] == "alex"
-    notes = client.get(f"/api/v1/cases/{offered}", headers=staff.sam).json["notes"]
+    notes = client.get(f"/api/v1/cases/{offered}?purpose=supervision",
+                       headers=staff.sam).json["notes"]
     assert [(n["kind"], n["text"]) for n in notes] == [("decline", "I know the family.")]
 
 
@@ -490,7 +491,8 @@ def test_dead_letters_list_cases_and_notifications(client, fake_store, settings,
 def test_every_case_read_is_audited_and_so_is_a_refused_read(client, fake_store, staff,
                                                              offered):
     client.get(f"/api/v1/cases/{offered}", headers=staff.alex)
-    client.get(f"/api/v1/cases/{offered}", headers=staff.sam)
+    client.get(f"/api/v1/cases/{offered}?purpose=request&reference=41/123/26",
+               headers=staff.sam)
     client.get(f"/api/v1/cases/{offered}", headers=staff.blake)   # refused
     client.get(f"/api/v1/cases/{offered}")                        # anonymous
     audit = stream(fake_store, fake_store.keys.audit)
@@ -498,7 +500,10 @@ def test_every_case_read_is_audited_and_so_is_a_refused_read(client, fake_store,
         ("CaseViewed", offered, "alex"), ("CaseViewed", offered, "sam"),
         ("CaseAccessRefused", offered, "blake")]
     chain = {"prev", "hash", "kid"}  # every audit entry's place in the hash chain
-    assert all(set(a) == {"type", "case_id", "by", "via", "at"} | chain for a in audit[:2])
+    assert set(audit[0]) == {"type", "case_id", "by", "via", "at"} | chain
+    assert set(audit[1]) == {"type", "case_id", "by", "via", "at", "purpose",
+                             "reference"} | chain  # not the case's officer: why
+    assert (audit[1]["purpose"], audit[1]["reference"]) == ("request", "41/123/26")
     assert set(audit[2]) == {"type", "case_id", "by", "action", "reason", "via", "at"} | chain
     assert [a["via"] for a in audit] == ["api"] * 3  # where from: never an address
     viewed = events_of(fake_store, "CaseViewed")

@@ -88,7 +88,8 @@ def test_an_allowed_read_leaves_no_refusal(
         client: FlaskClient, fake_store: Store, tokens: dict[str, dict[str, str]],
         offered: str) -> None:
     assert client.get(f"/api/v1/cases/{offered}", headers=tokens["alex"]).status_code == 200
-    assert client.get(f"/api/v1/cases/{offered}", headers=tokens["sam"]).status_code == 200
+    assert client.get(f"/api/v1/cases/{offered}?purpose=supervision",
+                      headers=tokens["sam"]).status_code == 200
     assert audit(fake_store, "CaseAccessRefused") == []
 
 
@@ -156,7 +157,9 @@ def test_the_dashboard_search_opens_the_case_view(
     resp = sam.get("/cases/find", query_string={"reference": loosely(reference)})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith(f"/cases/{offered}/view")
-    page = sam.get(resp.headers["Location"])
+    asked = sam.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Why are you opening this case?" in asked and reference not in asked
+    page = sam.get(resp.headers["Location"], query_string={"purpose": "reporter_contact"})
     assert page.status_code == 200 and reference in page.get_data(as_text=True)
     assert [e["found"] for e in audit(fake_store, "CaseSearched")] == ["1"]
 

@@ -140,7 +140,8 @@ def test_the_dashboard_has_charts_with_text_alternatives_and_a_table(sam, offere
 
 
 def test_dashboard_pages_have_no_inline_scripts_or_styles(sam, offered):
-    for url in ("/dashboard", "/dashboard/charts", f"/cases/{offered}/view"):
+    for url in ("/dashboard", "/dashboard/charts",
+                f"/cases/{offered}/view?purpose=supervision"):
         page = sam.get(url).get_data(as_text=True)
         assert not INLINE_SCRIPT.search(page), url
         assert "style=" not in page and "<style" not in page, url
@@ -280,7 +281,7 @@ def test_the_stream_reads_on_its_own_client(fake_store):
 
 def test_a_supervisor_reads_any_case_safety_first_and_the_read_is_audited(
         sam, fake_store, offered):
-    resp = sam.get(f"/cases/{offered}/view")
+    resp = sam.get(f"/cases/{offered}/view?purpose=supervision")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert page.index("Contact safety") < page.index(CANARY)

@@ -41,11 +41,11 @@ hostile_text = st.lists(st.one_of(
 ), max_size=4).map("".join)
 
 OFFICER_PAGES = ["/inbox", "/inbox/offers", "/cases/{case}"]
-SUPERVISOR_PAGES = ["/dashboard", "/dashboard/charts", "/cases/{case}/view"]
+SUPERVISOR_PAGES = ["/dashboard", "/dashboard/charts", "/cases/{case}/view?purpose=supervision"]
 ADMIN_PAGES = ["/admin/audit?case={case}"]
 OFFICER_API = ["/api/v1/me", "/api/v1/me/cases", "/api/v1/cases/{case}"]
-SUPERVISOR_API = ["/api/v1/cases/{case}", "/api/v1/queues", "/api/v1/sla", "/api/v1/alerts",
-                  "/api/v1/dead-letters", "/api/v1/stats/offers"]
+SUPERVISOR_API = ["/api/v1/cases/{case}?purpose=supervision", "/api/v1/queues",
+                  "/api/v1/sla", "/api/v1/alerts", "/api/v1/dead-letters", "/api/v1/stats/offers"]
 
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
