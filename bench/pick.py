@@ -22,8 +22,9 @@ import redis
 from bench.common import Options, Outcome, log, real_redis, summarise
 from shared.config import Settings
 from shared.domain.officers import Officer
+from shared.domain.rings import plan_for_case
 from shared.domain.rota import always_on
-from shared.domain.routing import pools_for, routable_states
+from shared.domain.routing import routable_states
 from shared.geography import load_force
 from shared.store import Store, redis_client
 from tests.support.world import World
@@ -83,14 +84,17 @@ def _pool(client: redis.Redis, settings: Settings, size: int, cases: int) -> Poo
 
 
 def _picker(settings: Settings) -> Any:
-    """assign(store, case) -> seconds, as the router calls it."""
-    pools = pools_for(DISTRICT, load_force().neighbours)
+    """assign(store, case) -> seconds, as the router calls it (its ring plan read from the
+    case first, untimed, as the router reads the case before it routes)."""
+    force = load_force()
     timeouts = {p: settings.offer_timeout(p) for p in (1, 2, 3, 4)}
     states = routable_states()
 
     def pick(store: Store, case_id: str) -> float:
+        plan = plan_for_case(store.cases.get(case_id) or {}, has_district=force.has_district,
+                             neighbours=force.neighbours, ring_times=settings.ring_times)
         start = time.perf_counter()
-        result = store.routing.assign(case_id, now=time.time(), pools=pools,
+        result = store.routing.assign(case_id, now=time.time(), plan=plan,
                                       timeouts=timeouts, from_states=states,
                                       grace=settings.outbox_grace_seconds,
                                       alert_id=uuid.uuid4().hex)

@@ -1,4 +1,6 @@
-"""`make run`: embedded Redis (unless LIAISON_REDIS_URL names one), demo data, every service.
+"""`make run`: embedded Redis (unless LIAISON_REDIS_URL or LIAISON_REDIS_SENTINELS names
+one), demo data, every service. With LIAISON_DURABILITY=fsync the embedded Redis runs with
+`appendfsync always`.
 
 The services are the Procfile's lines, supervised by `ops.devsupervisor`: one that dies
 is restarted (with back-off) while the rest keep running. Ctrl-C (or SIGTERM) stops the
@@ -46,8 +48,10 @@ def main() -> int:
 
 def _run(settings: Settings, env: dict[str, str]) -> int:
     embedded: EmbeddedRedis | None = None
-    if not env.get("LIAISON_REDIS_URL"):
-        embedded = EmbeddedRedis(settings.var_dir / "redis", port=settings.dev_redis_port)
+    if not env.get("LIAISON_REDIS_URL") and not settings.sentinel:
+        embedded = EmbeddedRedis(
+            settings.var_dir / "redis", port=settings.dev_redis_port,
+            appendfsync="always" if settings.durability == "fsync" else "everysec")
         try:
             embedded.start()
         except RuntimeError as exc:
@@ -55,7 +59,10 @@ def _run(settings: Settings, env: dict[str, str]) -> int:
             return 1
         env["LIAISON_REDIS_URL"] = embedded.url
     record_redis_url(settings.var_dir, embedded.url if embedded is not None else None)
-    redis_url = env["LIAISON_REDIS_URL"]
+    redis_url = env.get("LIAISON_REDIS_URL") or settings.redis_url
+    if settings.sentinel:
+        redis_url = (f"master {settings.redis_master!r} via Sentinels "
+                     + ", ".join(settings.redis_sentinels))
     try:
         stack = Settings.from_env(env)  # the settings the services will run with
         store = make_store(stack)

@@ -8,21 +8,28 @@ use.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
 
+import redis
 from celery import Celery
+from celery.signals import worker_init
 
 from shared.channels import AppriseChannel, Channel, InAppChannel, SmtpChannel, WebhookChannel
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.geography import Force, load_force
 from shared.messaging import CeleryPublisher, Publisher, make_celery
 from shared.outbound import Fence
 from shared.sealing import Sealer
-from shared.store import Store, redis_client
+from shared.store import Store, StoreUnavailable, redis_client
 from shared.store.audit_chain import chain_key
+from shared.store.base import Durability, check_fsync, sentinel_client, translate_errors
+
+logger = logging.getLogger(__name__)
 
 
 def full_jitter(ceiling: float) -> float:
@@ -48,11 +55,66 @@ class Deps:
         return {p: self.settings.offer_timeout(p) for p in (1, 2, 3, 4)}
 
 
+def redis_connection(settings: Settings, *, timeout: float = 5.0) -> redis.Redis:
+    """A client of the Redis that is the system of record (no I/O until used): the URL's
+    server, or under Sentinel (LIAISON_REDIS_SENTINELS) whichever node the Sentinels name
+    as master now — then LIAISON_REDIS_URL gives only the password and database number."""
+    if not settings.sentinel:
+        return redis_client(settings.redis_url, timeout=timeout)
+    url = urlparse(settings.redis_url)
+    return sentinel_client(
+        settings.redis_sentinels, settings.redis_master, db=settings.redis_db,
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        sentinel_password=settings.redis_sentinel_password or None, timeout=timeout)
+
+
+def durability(settings: Settings) -> Durability:
+    return Durability(settings.durability, settings.durability_replicas,
+                      settings.durability_timeout_ms)
+
+
+def check_before_consuming(settings: Settings) -> None:
+    """A worker checks what bootstrap would check (LIAISON_DURABILITY=fsync against the
+    Redis) when it starts, not on its first task: in production a mismatch stops the worker
+    before it takes any work (Celery's signal dispatch swallows exceptions, so it exits)."""
+    def _check(**_: object) -> None:
+        try:
+            verify_durability(settings, make_store(settings))
+        except ConfigError as exc:
+            logger.critical("worker not started: %s", exc)
+            raise SystemExit(f"liaison: {exc}") from None
+
+    worker_init.connect(_check, weak=False)
+
+
 def make_store(settings: Settings) -> Store:
     """The store over the Redis that is the system of record (no I/O until used)."""
-    return Store(redis_client(settings.redis_url), prefix=settings.key_prefix,
+    return Store(redis_connection(settings), prefix=settings.key_prefix,
                  events_maxlen=settings.events_maxlen,
-                 audit_key=chain_key(settings.secret_key))
+                 audit_key=chain_key(settings.secret_key), durability=durability(settings))
+
+
+def verify_durability(settings: Settings, store: Store) -> None:
+    """LIAISON_DURABILITY=fsync promises that an acknowledged write is on the master's disk:
+    check that the Redis appends every write to its AOF (`appendfsync always`). Production
+    refuses to start on a mismatch (ConfigError naming the setting); development and test
+    log a warning and go on. A Redis that cannot be reached now is not a mismatch (the
+    service starts and answers 503 until it is back); one that refuses CONFIG is."""
+    if settings.durability != "fsync":
+        return
+    try:
+        problem = translate_errors(check_fsync)(store.redis)
+    except StoreUnavailable as exc:
+        logger.warning("LIAISON_DURABILITY=fsync not verified: Redis not reachable at "
+                       "start-up", extra={"error": str(exc)})
+        return
+    if problem is None:
+        return
+    if settings.production:
+        raise ConfigError("invalid settings:\n  " + problem)
+    logger.warning("DURABILITY MISMATCH — acknowledged writes may be lost in a crash: "
+                   + problem)
 
 
 def make_channels(settings: Settings, store: Store) -> dict[str, Channel]:
@@ -80,9 +142,11 @@ def bootstrap(settings: Settings | None = None, *, name: str = "liaison",
     """
     settings = settings or Settings.from_env()
     store = store or make_store(settings)
+    verify_durability(settings, store)
     if publisher is None:
         app = celery_app or make_celery(name, settings)
-        publisher = CeleryPublisher(app, inline=settings.broker == settings.redis_url)
+        # inline: the broker is the store's Redis (the same URL, or the same Sentinels)
+        publisher = CeleryPublisher(app, inline=settings.broker_is_store)
     return Deps(
         settings=settings, store=store, publisher=publisher,
         sealer=Sealer(settings.sealing_keys),

@@ -31,6 +31,17 @@
 2. An ack that cannot reach Redis keeps its prefetch slot for good (see `QoS`), so a
    worker whose connection went silent stops asking for work and never notices.
 
+3. A Redis that refuses writes when a worker starts or reconnects — out of memory under
+   `noeviction` (OOM), or a replica (READONLY: a demoted master the worker reached before
+   the Sentinels or its pool moved on) — answers with an error reply, which kombu counts as
+   a channel error, so a worker declaring its queues there exited. Both are conditions of
+   the server, not of the request: the transports here count them as connection errors,
+   and the consumer retries as for any outage.
+
+Under Sentinel (`sentinel://` broker URLs) `SentinelTransport` carries the same guards over
+kombu's `SentinelChannel`: each new connection asks the Sentinels for the master, so after
+a failover the consumer's reconnect reaches the promoted replica by itself.
+
 Nothing is lost either way: a message not acked stays in kombu's unacked hash in Redis
 (restored after the visibility timeout) and its durable record (outbox, notify outbox)
 is re-published by the sweeper (DESIGN §7); handlers are idempotent.
@@ -42,15 +53,24 @@ both failures and proves the guards.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
+from celery.worker import consumer as celery_consumer
 from kombu.transport import redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import (  # type: ignore[attr-defined]  # (not in types-redis 4.6)
+    OutOfMemoryError,
+    ReadOnlyError,
+)
 
 logger = logging.getLogger(__name__)
 
 TRANSPORT = "shared.broker:Transport"
+SENTINEL_TRANSPORT = "shared.broker:SentinelTransport"
+# Write refusals that say the server cannot take writes now (not that the request is wrong).
+REFUSALS: tuple[type[Exception], ...] = (OutOfMemoryError, ReadOnlyError)
 CLOSED = "broker channel used after its connection was closed"
 
 
@@ -81,17 +101,21 @@ class QoS(kombu_redis.QoS):
             raise
 
 
+def _guard(channel: kombu_redis.Channel) -> None:
+    transport = channel.connection
+    if transport is None or transport.client is None:
+        logger.info(CLOSED + "; treated as a lost connection (unacked messages stay "
+                    "in Redis until the visibility timeout)")
+        raise RedisConnectionError(CLOSED)
+
+
 class Channel(kombu_redis.Channel):
     """kombu's Redis channel, failing like an outage once its connection is gone."""
 
     QoS = QoS
 
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
-        transport = self.connection
-        if transport is None or transport.client is None:
-            logger.info(CLOSED + "; treated as a lost connection (unacked messages stay "
-                        "in Redis until the visibility timeout)")
-            raise RedisConnectionError(CLOSED)
+        _guard(self)
         params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)
         return params
 
@@ -100,3 +124,41 @@ class Transport(kombu_redis.Transport):
     """kombu's Redis transport with the guarded channel."""
 
     Channel = Channel
+    connection_errors = kombu_redis.Transport.connection_errors + REFUSALS
+
+
+class SentinelChannel(kombu_redis.SentinelChannel):
+    """kombu's Sentinel channel with the same guards as `Channel`."""
+
+    QoS = QoS
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        _guard(self)
+        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)
+        return params
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    """kombu's Sentinel transport with the guarded channel and the write refusals counted
+    as connection errors."""
+
+    Channel = SentinelChannel
+    connection_errors = kombu_redis.SentinelTransport.connection_errors + REFUSALS
+
+
+# How soon a worker tries the broker again after losing it: kombu's defaults wait 2 s, then
+# 4 s more, up to 30 s between tries. A Sentinel failover takes a few seconds, so the first
+# try after it usually finds "no master yet" and the next waits four more: workers came back
+# about 6 s after a master was killed although the new master was ready at about 2.3 s
+# (the failover drill). Half a second between tries, at most two.
+RECONNECT_INTERVALS = {"interval_start": 0.5, "interval_step": 0.5, "interval_max": 2.0}
+CONSUMER = "shared.broker:Consumer"
+
+
+class Consumer(celery_consumer.Consumer):
+    """Celery's worker consumer, reconnecting to the broker on a short back-off."""
+
+    def ensure_connected(self, conn: Any) -> Any:
+        conn.ensure_connection = functools.partial(conn.ensure_connection,
+                                                   **RECONNECT_INTERVALS)
+        return super().ensure_connected(conn)

@@ -95,7 +95,7 @@ def _routing_key(raw: str | bytes) -> str:
 def broker_client(settings: Settings, store_client: redis.Redis) -> redis.Redis | None:
     """The broker's Redis: the store's own client when the broker is the store's Redis, a
     client of its own when it is another, None when the broker is not Redis."""
-    if settings.broker == settings.redis_url:
+    if settings.broker_is_store:  # the same URL, or the same Sentinels and master
         return store_client
     if urlparse(settings.broker).scheme not in ("redis", "rediss"):
         return None

@@ -118,9 +118,11 @@ def officer_changed(deps: Deps, officer_id: str, change: OfficerChange) -> None:
 
 
 def drain(deps: Deps, officer_id: str) -> RouteResult:
-    """Offer a freed officer the most urgent, longest-waiting case they can take."""
+    """Offer a freed officer the best waiting case (priority plus age) they can take: one
+    whose reached ring includes them (shared/domain/rings.py)."""
+    near = {code: list(deps.force.neighbours(code)) for code in deps.force.districts}
     result = deps.store.routing.drain(officer_id, now=deps.clock(), timeouts=deps.offer_timeouts(),
-                                      grace=deps.settings.outbox_grace_seconds)
+                                      grace=deps.settings.outbox_grace_seconds, near=near)
     if result.outcome == "offered":
         logger.info("waiting case offered", extra={"case_id": result.case_id,
                                                    "officer_id": officer_id})

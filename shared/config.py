@@ -6,8 +6,10 @@ message that names the variable; production refuses defaults that are unsafe.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -18,8 +20,10 @@ from urllib.parse import urlparse
 from cryptography.fernet import Fernet
 
 from shared import outbound
+from shared.domain.rings import DEFAULT_RINGS, RingTimes, parse_rings
 
 ENVIRONMENTS = ("development", "test", "production")
+DURABILITY_MODES = ("async", "fsync", "replicated")
 DEV_SECRETS_FILE = "secrets.json"
 # Under the var dir: the URL of the embedded Redis that `make run` started last (mode 0600);
 # in development, with LIAISON_REDIS_URL unset, settings default to it (the CLI finds it).
@@ -37,6 +41,12 @@ class Settings:
     env: str = "development"
     debug: bool = False
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinels: tuple[str, ...] = ()
+    redis_master: str = "liaison"
+    redis_sentinel_password: str = ""
+    durability: str = "async"
+    durability_replicas: int = 1
+    durability_timeout_ms: int = 500
     dev_redis_port: int = 6390
     broker_url: str = ""
     key_prefix: str = "liaison:"
@@ -52,9 +62,13 @@ class Settings:
     rate_limit: str = "10 per minute;100 per hour"
     api_rate_limit: str = "120 per minute;2000 per hour"
     rate_limit_failed: str = "30 per minute;300 per hour"
+    check_rate_limit: str = "10 per minute;60 per hour"
+    check_reference_limit: str = "5 per hour;20 per day"
+    partner_rate_limit: str = "300 per minute;5000 per hour"
     trusted_proxies: tuple[str, ...] = ()
     metrics_token: str = ""
     idempotency_ttl: int = 24 * 3600
+    draft_ttl: int = 3600  # a stepped public form's sealed answers, from the last step
     outbox_grace_seconds: int = 5
     events_maxlen: int = 100_000
     smtp_url: str = "smtp://127.0.0.1:8025"
@@ -68,6 +82,7 @@ class Settings:
     sla_accept: str = "1=300,2=3600,3=14400,4=86400"
     sla_contact: str = "1=900,2=14400,3=86400,4=259200"
     sla_review: str = "1=3600,2=14400,3=86400,4=259200"
+    rings: str = DEFAULT_RINGS
     wait_alert_seconds: int = 1800
     sweep_interval_seconds: int = 5
     route_max_attempts: int = 10
@@ -81,9 +96,50 @@ class Settings:
         return self.env == "production"
 
     @property
+    def sentinel(self) -> bool:
+        """True when every process finds the Redis master through Sentinel."""
+        return bool(self.redis_sentinels)
+
+    @property
+    def redis_db(self) -> int:
+        """The database number LIAISON_REDIS_URL names (0 when it names none)."""
+        return _url_db(self.redis_url)
+
+    @property
     def broker(self) -> str:
-        """The Celery broker URL: the same Redis unless set apart."""
-        return self.broker_url or self.redis_url
+        """The Celery broker URL: the same Redis unless set apart. Under Sentinel (and no
+        LIAISON_BROKER_URL) a kombu `sentinel://host:port/db;sentinel://...` list of the
+        same Sentinels, with the data nodes' password and database from LIAISON_REDIS_URL
+        (the master's name goes in the transport options)."""
+        if self.broker_url:
+            return self.broker_url
+        if self.sentinel:
+            parsed = urlparse(self.redis_url)
+            auth = ""
+            if parsed.password:
+                auth = f"{parsed.username or ''}:{parsed.password}@"
+            return ";".join(f"sentinel://{auth}{address}/{self.redis_db}"
+                            for address in self.redis_sentinels)
+        return self.redis_url
+
+    @property
+    def broker_is_store(self) -> bool:
+        """Whether the broker is the store's own Redis (so the store's scripts may push task
+        messages themselves): the same URL, or — under Sentinel — the same set of Sentinels
+        (one master name serves both) and the same database."""
+        if not self.broker_url:
+            return True
+        if self.broker_url == self.redis_url and not self.sentinel:
+            return True
+        if not self.sentinel or urlparse(self.broker_url).scheme != "sentinel":
+            return False
+        addresses = set()
+        dbs = set()
+        for part in self.broker_url.split(";"):
+            parsed = urlparse(part.strip())
+            addresses.add(_sentinel_address(parsed.netloc.rpartition("@")[2]))
+            dbs.add(_url_db(part.strip()))
+        return addresses == set(self.redis_sentinels) and dbs == {self.redis_db}
 
     @property
     def public_console_url(self) -> str:
@@ -108,6 +164,11 @@ class Settings:
         """How long a closed case of this kind keeps its personal data (then it is erased)."""
         return parse_retention_days(self.retention_days)[kind] * 86400
 
+    def ring_times(self, priority: int) -> RingTimes:
+        """Seconds of case age at which the district, neighbours and force-wide rings open
+        for this priority (shared/domain/rings.py)."""
+        return parse_rings(self.rings)[priority]
+
     def sla_review_seconds(self, priority: int) -> int:
         """Time to review and close (or refer) a case nobody may contact, from acceptance."""
         return parse_per_priority(self.sla_review)[priority]
@@ -127,7 +188,8 @@ class Settings:
                 values[f.name] = parser(env[var])
             except ValueError as exc:
                 errors.append(f"{var}: {exc}")
-        if "redis_url" not in values and values.get("env", cls.env) == "development":
+        if "redis_url" not in values and values.get("env", cls.env) == "development" \
+                and not values.get("redis_sentinels"):
             recorded = recorded_dev_redis_url(values.get("var_dir", cls.var_dir))
             if recorded:
                 values["redis_url"] = recorded
@@ -186,11 +248,13 @@ class Settings:
         errors: list[str] = []
         if self.env not in ENVIRONMENTS:
             errors.append(f"LIAISON_ENV: must be one of {', '.join(ENVIRONMENTS)}")
-        for name in ("redis_url", "broker_url"):
-            value = getattr(self, name)
-            if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
-                errors.append(f"LIAISON_{name.upper()}: must be a redis://, rediss:// "
-                              "or unix:// URL")
+        if self.redis_url and urlparse(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            errors.append("LIAISON_REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+        if self.broker_url and urlparse(self.broker_url).scheme not in (
+                "redis", "rediss", "unix", "sentinel"):
+            errors.append("LIAISON_BROKER_URL: must be a redis://, rediss://, unix:// or "
+                          "sentinel://host:port;sentinel://host:port URL")
+        errors += self._sentinel_problems()
         for key in self.sealing_keys:
             try:
                 Fernet(key.encode())
@@ -219,6 +283,35 @@ class Settings:
         if self.production and self.debug:
             errors.append("LIAISON_DEBUG: debug must be off in production")
         errors += self._outbound_problems()
+        return errors
+
+    def _sentinel_problems(self) -> list[str]:
+        """Sentinel and durability settings: each value parses; the combinations hold."""
+        errors: list[str] = []
+        if self.durability not in DURABILITY_MODES:
+            errors.append("LIAISON_DURABILITY: must be one of " + ", ".join(DURABILITY_MODES))
+        if urlparse(self.broker_url).scheme == "sentinel":
+            for part in self.broker_url.split(";"):
+                parsed = urlparse(part.strip())
+                try:
+                    if parsed.scheme != "sentinel":
+                        raise ValueError(part)
+                    _sentinel_address(parsed.netloc.rpartition("@")[2])
+                except ValueError:
+                    errors.append("LIAISON_BROKER_URL: a Sentinel broker is "
+                                  "sentinel://host:port/db;sentinel://host:port/db; one part "
+                                  "is not")
+                    break
+        if not self.sentinel:
+            return errors
+        if urlparse(self.redis_url).scheme != "redis":
+            errors.append("LIAISON_REDIS_URL: with LIAISON_REDIS_SENTINELS it must be a "
+                          "redis:// URL (only its password and database number are used; "
+                          "the Sentinels name the master's address; TLS is not supported "
+                          "through Sentinel)")
+        if not _MASTER_NAME.fullmatch(self.redis_master):
+            errors.append("LIAISON_REDIS_MASTER: use letters, digits, '.', '_' and '-' "
+                          "(the name the Sentinels monitor, e.g. liaison)")
         return errors
 
 
@@ -271,7 +364,7 @@ _KNOWN_DEFAULT_SECRETS = {"", "dev", "changeme", "change-me", "secret", "develop
 # Secrets that may come from a file instead (Docker and Kubernetes secrets): LIAISON_X_FILE
 # names a file whose contents are LIAISON_X's value.
 FILE_VARIABLES = ("LIAISON_SECRET_KEY", "LIAISON_SEALING_KEYS", "LIAISON_WEBHOOK_SECRET",
-                  "LIAISON_METRICS_TOKEN")
+                  "LIAISON_METRICS_TOKEN", "LIAISON_REDIS_SENTINEL_PASSWORD")
 
 
 def _read_secret_files(env: dict[str, str]) -> list[str]:
@@ -379,6 +472,11 @@ def _smtp_url(text: str) -> str:
     return text
 
 
+def _rings(text: str) -> str:
+    parse_rings(text)
+    return text
+
+
 def _per_priority(text: str) -> str:
     parse_per_priority(text)
     return text
@@ -424,6 +522,75 @@ def parse_retention_days(text: str) -> dict[str, int]:
     return result
 
 
+_MASTER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _sentinel_address(text: str) -> str:
+    """'host:port' or '[v6]:port' -> the same, normalised; ValueError if it is neither."""
+    text = text.strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not host:port")
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(f"{text!r} is not host:port")
+        ipaddress.ip_address(host[1:-1])  # ValueError names the address
+    elif ":" in host or not _HOSTNAME.fullmatch(host):
+        raise ValueError(f"{text!r} is not host:port (write an IPv6 address as [addr]:port)")
+    return f"{host.lower()}:{int(port)}"
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?")
+
+
+def _sentinels(text: str) -> tuple[str, ...]:
+    """'10.0.0.1:26379, sentinel-2:26379' -> each address normalised; bad ones named."""
+    found: list[str] = []
+    bad: list[str] = []
+    for entry in text.split(","):
+        if not entry.strip():
+            continue
+        try:
+            address = _sentinel_address(entry)
+        except ValueError:
+            bad.append(repr(entry.strip()))
+            continue
+        if address not in found:
+            found.append(address)
+    if bad:
+        raise ValueError(f"{', '.join(bad)} not host:port (give the Sentinels as a comma "
+                         "list, e.g. 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379')")
+    if not found:
+        raise ValueError("give one or more Sentinels as host:port, comma-separated")
+    return tuple(found)
+
+
+def _durability(text: str) -> str:
+    if text not in DURABILITY_MODES:
+        raise ValueError(f"must be one of {', '.join(DURABILITY_MODES)}")
+    return text
+
+
+def _master_name(text: str) -> str:
+    if not _MASTER_NAME.fullmatch(text):
+        raise ValueError("use letters, digits, '.', '_' and '-' (the name the Sentinels "
+                         "monitor, e.g. liaison)")
+    return text
+
+
+def _url_db(url: str) -> int:
+    """The database number of a redis:// (or sentinel://) URL: its path, or ?db=; else 0."""
+    parsed = urlparse(url)
+    path = parsed.path.strip("/")
+    if path.isdigit():
+        return int(path)
+    for pair in parsed.query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == "db" and value.isdigit():
+            return int(value)
+    return 0
+
+
 def _url(text: str) -> str:
     if urlparse(text).scheme not in ("http", "https"):
         raise ValueError("must be an http:// or https:// URL")
@@ -445,8 +612,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "rate_limit": _rate,
     "api_rate_limit": _rate,
     "rate_limit_failed": _rate,
+    "check_rate_limit": _rate,
+    "check_reference_limit": _rate,
+    "partner_rate_limit": _rate,
     "trusted_proxies": _networks,
     "idempotency_ttl": _int_range(60, 30 * 24 * 3600),
+    "draft_ttl": _int_range(300, 24 * 3600),
     "smtp_url": _smtp_url,
     "notify_max_attempts": _int_range(1, 100),
     "notify_backoff_seconds": _int_range(1, 3600),
@@ -454,6 +625,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sla_accept": _per_priority,
     "sla_contact": _per_priority,
     "sla_review": _per_priority,
+    "rings": _rings,
     "wait_alert_seconds": _int_range(10, 7 * 24 * 3600),
     "sweep_interval_seconds": _int_range(1, 300),
     "route_max_attempts": _int_range(1, 1000),
@@ -461,6 +633,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "outbox_grace_seconds": _int_range(1, 3600),
     "events_maxlen": _int_range(1000, 10_000_000),
     "outbound_allow": _outbound_allow,
+    "redis_sentinels": _sentinels,
+    "redis_master": _master_name,
+    "durability": _durability,
+    "durability_replicas": _int_range(1, 16),
+    # WAIT blocks the connection: stay well inside the store's 5 s socket timeout.
+    "durability_timeout_ms": _int_range(10, 4000),
 }
 
 

@@ -6,7 +6,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -37,6 +37,20 @@ class District:
 
 
 @dataclass(frozen=True)
+class SupportService:
+    """Where a person can get support besides the police (the force file's `support` list).
+
+    `discreet` is the wording for a person who asked for discretion; a service without it
+    (its name alone says what it is about) is left out of discreet pages and messages."""
+
+    name: str
+    description: str
+    phone: str = ""
+    url: str = ""
+    discreet: str = ""
+
+
+@dataclass(frozen=True)
 class Force:
     """A police force's area: its districts (ordered by name) and postcode lookup."""
 
@@ -44,6 +58,7 @@ class Force:
     name: str
     timezone: str
     districts: Mapping[str, District] = field(hash=False)
+    support: tuple[SupportService, ...] = ()
     _by_outward: Mapping[str, str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +85,13 @@ class Force:
         """District code for a full or outward-only postcode; None if malformed or out of area."""
         outward = outward_code(postcode)
         return None if outward is None else self._by_outward.get(outward)
+
+    def signposts(self, *, discreet: bool = False) -> tuple[SupportService, ...]:
+        """The support services to show, in file order; worded for a person who asked for
+        discretion when `discreet` (and without the services that have no such wording)."""
+        if not discreet:
+            return self.support
+        return tuple(replace(s, description=s.discreet) for s in self.support if s.discreet)
 
     def choices(self) -> list[tuple[str, str]]:
         """(code, name) pairs sorted by name, for form selects."""
@@ -134,7 +156,27 @@ def _parse(raw: Any) -> Force:
             if d.code not in districts[n].neighbours:
                 raise GeographyError(f"neighbours are not symmetric: {d.code!r} lists {n!r} "
                                      f"but {n!r} does not list {d.code!r}")
-    return Force(code=code, name=name, timezone=tz, districts=districts)
+    support = tuple(_support(item, f"support[{i}]")
+                    for i, item in enumerate(_list(top.get("support", []), "support")))
+    return Force(code=code, name=name, timezone=tz, districts=districts, support=support)
+
+
+def _support(item: Any, where: str) -> SupportService:
+    raw = _mapping(item, where, ("name", "description"))
+    optional = {k: _text(raw[k], f"{where}.{k}") for k in ("phone", "url", "discreet")
+                if raw.get(k) is not None}
+    if not optional.get("phone") and not optional.get("url"):
+        raise GeographyError(f"{where}: give a phone number or a url (or both)")
+    if optional.get("url") and not optional["url"].startswith("https://"):
+        raise GeographyError(f"{where}.url: must be an https:// address")
+    return SupportService(_text(raw["name"], f"{where}.name"),
+                          _text(raw["description"], f"{where}.description"), **optional)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise GeographyError(f"{where}: must be a list")
+    return value
 
 
 def _district(item: Any, where: str) -> District:

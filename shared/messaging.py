@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 
 from celery import Celery
 from celery.signals import setup_logging
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from shared import broker
 from shared.config import Settings
@@ -53,6 +55,12 @@ BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "socket_connect_timeout": 5,   # an unreachable host fails the attempt, then a retry
     "health_check_interval": 10,   # PING idle connections; drop a BRPOP 1 + 10 s overdue
 }
+# Under Sentinel, how long to wait for each Sentinel when asking where the master is.
+SENTINEL_SOCKET_TIMEOUT = 1.0
+# Connecting to the broker (each attempt): a dead master fails fast, the retry asks the
+# Sentinels again. A failover takes the Sentinels' down-after time plus the election (a
+# few seconds); the consumer keeps retrying (broker_connection_max_retries=None).
+BROKER_CONNECTION_TIMEOUT = 4
 
 
 def make_celery(name: str, settings: Settings, *, log_as: str = "",
@@ -63,6 +71,9 @@ def make_celery(name: str, settings: Settings, *, log_as: str = "",
     logging from their first line instead of Celery's own text format.
     """
     app = Celery(name, broker=settings.broker, set_as_current=False, include=include or [])
+    transport_options = dict(BROKER_TRANSPORT_OPTIONS)
+    if urlparse(settings.broker).scheme == "sentinel":
+        transport_options.update(sentinel_options(settings))
     if log_as:
         def _logging(**_: object) -> None:
             configure_logging(settings, log_as)
@@ -81,17 +92,35 @@ def make_celery(name: str, settings: Settings, *, log_as: str = "",
         task_soft_time_limit=TASK_TIME_LIMIT - 10,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue=ROUTE_QUEUE,
-        broker_transport_options=dict(BROKER_TRANSPORT_OPTIONS),
+        broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         broker_connection_retry=True,
         broker_connection_max_retries=None,
+        broker_connection_timeout=BROKER_CONNECTION_TIMEOUT,
+        # An error reply while the consumer (re)starts — a demoted master's READONLY, an
+        # OOM — restarts the consumer like a lost connection instead of stopping the worker.
+        broker_channel_error_retry=True,
         **broker_transport(settings.broker),
         worker_hijack_root_logger=False,
+        worker_consumer=broker.CONSUMER,  # reconnects on a short back-off (failover)
         worker_send_task_events=False,
         task_send_sent_event=False,
         enable_utc=True,
     )
     return app
+
+
+def sentinel_options(settings: Settings) -> dict[str, Any]:
+    """kombu transport options for a `sentinel://` broker: the master's name (the one
+    LIAISON_REDIS_MASTER names) and how to talk to the Sentinels (their password)."""
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": SENTINEL_SOCKET_TIMEOUT,
+                                       "socket_connect_timeout": SENTINEL_SOCKET_TIMEOUT,
+                                       # a Sentinel that does not answer: ask the next one
+                                       # (redis-py's default retries each one with backoff)
+                                       "retry": Retry(NoBackoff(), 0)}
+    if settings.redis_sentinel_password:
+        sentinel_kwargs["password"] = settings.redis_sentinel_password
+    return {"master_name": settings.redis_master, "sentinel_kwargs": sentinel_kwargs}
 
 
 def broker_transport(url: str) -> dict[str, Any]:
@@ -100,9 +129,11 @@ def broker_transport(url: str) -> dict[str, Any]:
     `broker_transport` overrides the transport kombu would pick from the URL's scheme, so
     for rediss:// it also states the TLS settings kombu would otherwise derive from the
     scheme (certificates verified, as redis-py does for the store); ssl_* options in the
-    URL still win.
+    URL still win. sentinel:// selects the guarded Sentinel transport.
     """
     scheme = urlparse(url).scheme
+    if scheme == "sentinel":
+        return {"broker_transport": broker.SENTINEL_TRANSPORT}
     if scheme not in ("redis", "rediss"):
         return {}
     conf: dict[str, Any] = {"broker_transport": broker.TRANSPORT}

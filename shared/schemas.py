@@ -22,8 +22,11 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared.domain import checks
+from shared.domain.checks import normalise_check_code
 from shared.domain.languages import LANGUAGES, OTHER, language_code
 from shared.domain.model import WEEKDAYS, ContactChannel, HateStrand, ReporterRole
+from shared.domain.references import normalise_reference
 
 # \Z, not $: "$" would also accept a trailing newline.
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z")
@@ -308,6 +311,14 @@ class ReportSchema(StrictSchema):
                                   "out.", "consent_to_contact")
 
 
+class ReportPageSchema(ReportSchema):
+    """A report as the public pages send it: the same rules but one. There a person may
+    answer "not sure" to why it happened, so `hate_strands` may be empty (the page itself
+    asks for a reason or "not sure"); a partner's API report still names at least one."""
+
+    hate_strands = fields.List(fields.Enum(HateStrand, by_value=True), load_default=list)
+
+
 class CallbackSchema(StrictSchema):
     """A request for a liaison officer to make contact (non-urgent advice)."""
 
@@ -340,6 +351,53 @@ class ReceiptSchema(Schema):
     emergency = fields.Boolean(required=True)
     next_steps = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    check_code = fields.String(required=True, allow_none=True, metadata={
+        "example": "K7XMQ-4PAR9",
+        "description": "With `reference`, lets the reporter check the status "
+                       "(`POST /api/v1/status`). Shown only in this answer (only its HMAC is "
+                       "kept): pass it on to the reporter. `null` on a replay (200)."})
+
+
+_REFERENCE = re.compile(r"^[A-Za-z0-9 -]{9,20}\Z")
+_CHECK_CODE = re.compile(r"^[A-Za-z0-9 -]{10,20}\Z")
+
+
+def _normalised(normalise: Any, error: str) -> Any:
+    def check(value: str) -> None:
+        if normalise(value) is None:
+            raise ValidationError(error)
+    return check
+
+
+class StatusQuerySchema(StrictSchema):
+    """A reference and its check code: "how is my report going?"."""
+
+    reference = fields.String(
+        required=True, error_messages=_required("Enter your reference."),
+        validate=_normalised(normalise_reference,
+                             "Enter your reference as it was given to you, like K7XM-4QPA-R."),
+        metadata={"pattern": _REFERENCE.pattern.replace("\\Z", "$"),
+                  "example": "K7XM-4QPA-R"})
+    check_code = fields.String(
+        required=True, error_messages=_required("Enter your check code."),
+        validate=_normalised(normalise_check_code,
+                             "Enter your check code as it was given to you, like K7XMQ-4PAR9."),
+        metadata={"pattern": _CHECK_CODE.pattern.replace("\\Z", "$"),
+                  "example": "K7XMQ-4PAR9"})
+
+    @post_load
+    def _canonical(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"reference": normalise_reference(data["reference"]),
+                "check_code": normalise_check_code(data["check_code"])}
+
+
+class StatusSchema(Schema):
+    """The status only, in words that give nothing away; never a name, place or account."""
+
+    status = fields.String(required=True, validate=validate.OneOf(checks.WORDS),
+                           metadata={"example": checks.WITH_OFFICER})
+    next_update_by = fields.Date(required=True, allow_none=True, metadata={
+        "description": "The date by which you will next hear from us, if one is set"})
 
 
 class ErrorSchema(Schema):

@@ -7,7 +7,14 @@ unless a test passes a ready `Runtime` as `obj`.
 """
 
 
-from ops.cli import accounts, audit, data, officers  # noqa: F401  (register their commands on main)
+from ops.cli import (  # noqa: F401  (register their commands on main)
+    accounts,
+    audit,
+    backup,
+    data,
+    officers,
+    partners,
+)
 from ops.cli.base import Runtime, main
 
 __all__ = ["Runtime", "main"]

@@ -74,7 +74,11 @@ class Runtime:
         return ZoneInfo(self.force.timezone)
 
     def redis_where(self) -> str:
-        """The Redis URL without any password, for error messages."""
+        """The Redis URL without any password (or, under Sentinel, the master's name and the
+        Sentinels), for error messages."""
+        if self.settings is not None and self.settings.sentinel:
+            return (f"master {self.settings.redis_master!r} via Sentinels "
+                    + ", ".join(self.settings.redis_sentinels))
         url = urlparse(self.settings.redis_url if self.settings else "")
         host = url.hostname or url.path or "?"
         return f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}"

@@ -54,11 +54,13 @@ def priority_label(value: Any) -> str:
 
 
 def local_time(ts: Any) -> str:
-    """Epoch seconds as the force's local time, like 'Mon 12 Jan 14:05'."""
+    """Epoch seconds as the force's local time with its zone, like 'Mon 12 Jan 14:05 GMT'
+    (an officer on a night shift across the clock change, or reading from elsewhere, can
+    tell which hour is meant)."""
     if ts in (None, ""):
         return ""
     tz = ZoneInfo(current_deps().force.timezone)
-    return datetime.fromtimestamp(float(ts), tz).strftime("%a %d %b %H:%M")
+    return datetime.fromtimestamp(float(ts), tz).strftime("%a %d %b %H:%M %Z")
 
 
 def iso(ts: Any) -> str:

@@ -152,7 +152,9 @@ def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
     left = summary.offer_deadline - now if summary.state == "offered" \
         and summary.offer_deadline else None
     sla_left = summary.sla_due - now if summary.sla_due else None
-    return asdict(summary) | {"seconds_left": left, "sla_seconds_left": sla_left}
+    age = now - summary.created_at if summary.created_at else None
+    return asdict(summary) | {"seconds_left": left, "sla_seconds_left": sla_left,
+                              "age_seconds": age}
 
 
 # officer actions (the store scripts check ownership and state again, atomically)

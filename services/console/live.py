@@ -29,9 +29,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
+from flask import current_app
 
 from services.console import handlers as h
 from shared.bootstrap import Deps
@@ -86,6 +87,11 @@ class LiveSources:
 
 
 # --- one snapshot --------------------------------------------------------------------------
+
+def current_sources() -> LiveSources:
+    """This app's live sources (`register` puts them in the app's extensions)."""
+    return cast(LiveSources, current_app.extensions[EXTENSION])
+
 
 def snapshot(deps: Deps, broker: BrokerQueues, event_id: str = "") -> dict[str, Any]:
     """Everything the dashboard shows, as ids, codes, counts and epoch times."""
@@ -179,7 +185,8 @@ class SnapshotStream:
                  *, last_event_id: str = "", block_ms: int = 15_000, heartbeat: float = 15.0,
                  debounce: float = 0.5, refresh: float = 60.0, lifetime: float = 300.0,
                  close: Callable[[], None] = lambda: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 only_changes: bool = False) -> None:
         self._build = build
         self._feed = feed
         self._resume = last_event_id if valid_stream_id(last_event_id) else ""
@@ -190,6 +197,8 @@ class SnapshotStream:
         self._lifetime = lifetime
         self._close = close
         self._clock = clock
+        self._only_changes = only_changes  # skip a snapshot equal to the last one sent
+        self._last_data = ""
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -211,8 +220,11 @@ class SnapshotStream:
             # Time alone changes some numbers (SLA at risk, a stalled worker, queue depths):
             # without events, a fresh snapshot every `refresh` seconds.
             if pending and now - sent >= self._debounce or now - sent >= self._refresh:
-                yield self._message(pending or last_id)
-                sent = written = self._clock()
+                message = self._message(pending or last_id)
+                sent = self._clock()
+                if message:
+                    yield message
+                    written = sent
                 pending = ""
                 continue
             wait = self._debounce - (now - sent) if pending else min(
@@ -233,5 +245,9 @@ class SnapshotStream:
         yield "event: bye\ndata: {}\n\n"  # a planned end: the browser reconnects in RETRY_MS
 
     def _message(self, event_id: str) -> str:
+        """The snapshot as an SSE message ('' when `only_changes` and nothing changed)."""
         data = json.dumps(self._build(event_id), separators=(",", ":"))
+        if self._only_changes and data == self._last_data:
+            return ""
+        self._last_data = data
         return f"id: {event_id}\nevent: snapshot\ndata: {data}\n\n"

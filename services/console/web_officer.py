@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     flash,
     redirect,
@@ -28,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import Forbidden, NotFound
 
+from services.console import case_page, live, sessions
 from services.console import handlers as h
 from services.console import schemas as s
 from services.console.access import OFFICER, current_web_staff, page_for
@@ -35,14 +37,15 @@ from services.console.auth import current_deps
 from services.console.display import label, local_time, windows_text
 from shared.bootstrap import Deps
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
-from shared.domain.contact import Wording
-from shared.domain.officers import Availability
+from shared.domain.officers import Availability, Role
 from shared.sealing import SealingError
+from shared.store.feed import EventFeed
 from shared.store.routing import CaseActionError
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("officer", __name__)
+OFFER_DEBOUNCE = 0.2  # seconds: an offer reaches the inbox well within 2 s
 CASE_FORMS = ("officer.contact", "officer.add_note", "officer.close")  # errors: back to case
 FIELD_MESSAGES = {
     "reason": "Choose a reason for declining.",
@@ -78,13 +81,49 @@ def offers() -> ResponseReturnValue:
     return render_template("officer/_offers.html", offers=mine["offers"])
 
 
-@bp.get("/cases/<case_id>")
+@bp.get("/inbox/stream")
 @page_for(*OFFICER)
+def offers_stream() -> ResponseReturnValue:
+    """Server-Sent Events for the inbox: `{"offers": "<id:deadline ...>"}` at once and
+    whenever it changes (an event in the force's `events` stream wakes it; see
+    `live.SnapshotStream`), so officer.js fetches the offers section within a second or two
+    of an offer instead of polling. Ids and deadlines only. Each open inbox holds one server
+    thread for up to `lifetime` seconds, then the browser reconnects."""
+    sessions.mark_background()  # reconnects by itself: the idle timeout runs on
+    deps, staff, sources = current_deps(), current_web_staff(), live.current_sources()
+    client = sources.stream_client(sources.block_ms / 1000 + 5)
+
+    def build(_event_id: str) -> dict[str, Any]:
+        return {"offers": offer_keys(h.my_cases(deps, staff)["offers"])}
+
+    body = live.SnapshotStream(
+        build, EventFeed(client, deps.store.keys),
+        last_event_id=request.headers.get("Last-Event-ID", "")[:50],
+        block_ms=sources.block_ms, heartbeat=sources.heartbeat, debounce=OFFER_DEBOUNCE,
+        refresh=sources.refresh, lifetime=sources.lifetime, close=client.close,
+        only_changes=True)
+    return Response(iter(body), mimetype="text/event-stream",
+                    headers={"X-Accel-Buffering": "no"})
+
+
+def offer_keys(offers: list[dict[str, Any]]) -> str:
+    """The offers as the inbox's `data-offer-keys` spells them: `id:deadline`, space-separated."""
+    return " ".join(f"{o['id']}:{o['offer_deadline']}" for o in offers)
+
+
+@bp.get("/cases/<case_id>")
+@page_for(Role.OFFICER, Role.SUPERVISOR)
 def case(case_id: str) -> ResponseReturnValue:
-    """The whole case, unsealed; every view is audited (by `handlers.open_case`)."""
-    view = h.open_case(current_deps(), current_web_staff(), case_id)
+    """The whole case, unsealed; every view is audited (by `handlers.open_case`). The case
+    link in every notification is this address, so a supervisor following an alert lands on
+    the supervisor's case view (which asks them why first) instead of a refusal."""
+    if current_web_staff().role is Role.SUPERVISOR:
+        return redirect(url_for("supervisor.case", case_id=case_id))
+    deps = current_deps()
+    view = h.open_case(deps, current_web_staff(), case_id)
     return render_template("officer/case.html", view=view, case=view.case,
-                           sub=view.submission, safety=_safety(view))
+                           sub=view.submission, safety=case_page.safety(view, deps),
+                           clock=case_page.clock(deps, case_id))
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -220,28 +259,3 @@ def _rota(deps: Deps, staff: h.Staff) -> dict[str, Any]:
             "leave": [(local_time(lv.start.timestamp()), local_time(lv.end.timestamp()))
                       for lv in rota.leave if lv.end > now],
             "next_change": change.timestamp() if change else None}
-
-
-def _safety(view: h.CaseView) -> dict[str, Any]:
-    """The contact safety profile as `shared.domain.contact` reads it: anything not stated
-    counts as the cautious answer (no voicemail, a shared device, discreet wording)."""
-    raw = view.contact_safety.get("profile") or {}
-    anonymous = view.case.get("anonymous") == "1"
-    profile = view.contact
-    return {
-        "allowed": profile is not None, "anonymous": anonymous,
-        "channels": list(profile.channels) if profile else [],
-        "no_contact": "" if profile else "No contact — anonymous" if anonymous
-        else "No contact — they did not agree to be contacted",
-        "name": _text(raw.get("name")), "pronouns": _text(raw.get("pronouns")),
-        "phone": profile.phone if profile else "", "email": profile.email if profile else "",
-        "times": (["Any time"] if profile.any_time
-                  else windows_text([w.to_dict() for w in profile.windows])) if profile else [],
-        "voicemail_ok": bool(profile and profile.voicemail_ok),
-        "shared_device": not profile or profile.shared_device,
-        "discreet": not profile or profile.wording is Wording.DISCREET,
-    }
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""

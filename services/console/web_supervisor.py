@@ -18,7 +18,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,17 +27,17 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from services.console import charts, live, sessions
+from services.console import case_page, charts, live, sessions
 from services.console import handlers as h
 from services.console.access import SUPERVISOR, current_web_staff, page_for
 from services.console.auth import current_deps
 from services.console.display import LABELS, label
-from shared.bootstrap import Deps
+from shared.bootstrap import Deps, redis_connection
 from shared.broker_queues import BrokerQueues, broker_client
 from shared.domain import consultation
 from shared.domain.officers import Availability, Officer, Role
 from shared.sealing import SealingError
-from shared.store import StoreUnavailable, redis_client
+from shared.store import StoreUnavailable
 from shared.store.feed import EventFeed
 from shared.store.routing import CaseActionError
 
@@ -73,12 +72,12 @@ def register(app: Flask) -> None:
     broker = broker_client(settings, deps.store.redis) or deps.store.redis
     app.extensions[live.EXTENSION] = live.LiveSources(
         broker=BrokerQueues(broker),
-        stream_client=lambda timeout: redis_client(settings.redis_url, timeout=timeout))
+        stream_client=lambda timeout: redis_connection(settings, timeout=timeout))
     app.register_blueprint(bp)
 
 
 def current_live() -> live.LiveSources:
-    return cast(live.LiveSources, current_app.extensions[live.EXTENSION])
+    return live.current_sources()
 
 
 def _charts() -> dict[str, Any]:
@@ -148,8 +147,9 @@ def case(case_id: str) -> ResponseReturnValue:
     view = h.open_case(deps, current_web_staff(), case_id, reason)
     staff = {o.id: o for o in deps.store.officers.all()}
     return render_template("supervisor/case.html", view=view, case=view.case,
-                           sub=view.submission, profile=view.contact_safety.get("profile")
-                           or {}, staff=staff, takers=_takers(staff))
+                           sub=view.submission, safety=case_page.safety(view, deps),
+                           clock=case_page.clock(deps, case_id), staff=staff,
+                           takers=_takers(staff))
 
 
 def _reason(case_id: str, now: float) -> tuple[consultation.Reason | None, dict[str, str]]:

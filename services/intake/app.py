@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 from flask_limiter import Limiter
@@ -10,7 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 from services.intake import api, views
-from shared.bootstrap import bootstrap
+from shared.bootstrap import bootstrap, redis_connection
 from shared.config import Settings
 from shared.jsonapi import Api
 from shared.messaging import Publisher
@@ -61,9 +62,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     app.extensions["liaison_settings"] = settings
 
     csrf = CSRFProtect(app)
+    storage_uri = settings.redis_url
+    storage_options: dict[str, Any] = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    if settings.sentinel:  # the counters live on whichever node is master now
+        storage_uri = "redis://"
+        storage_options = {
+            "connection_pool": redis_connection(settings, timeout=2).connection_pool}
     limiter = Limiter(
-        get_remote_address, app=app, storage_uri=settings.redis_url,
-        storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
+        get_remote_address, app=app, storage_uri=storage_uri,
+        storage_options=storage_options,
         key_prefix=f"{settings.key_prefix}limits", strategy="sliding-window-counter",
         swallow_errors=True,  # Redis down: let the request reach the 503 path
         in_memory_fallback_enabled=True,
@@ -73,6 +80,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     api_ext = Api(app, errors=api.ERRORS)
     api.register(app, api_ext, limiter, settings.api_rate_limit)
     csrf.exempt(api.blp)
+    # "Exit this page" forgets the draft by a beacon, which carries no token; it can only
+    # delete the sender's own draft, and a SameSite=Lax cookie is not sent cross-site.
+    csrf.exempt("services.intake.views.exit_page")
     views.register_error_pages(app, api_ext.handle_http_exception)
 
     install_metrics(app, service="intake")  # the state of the work: the console's /metrics

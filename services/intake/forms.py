@@ -62,15 +62,6 @@ def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False) ->
     return payload
 
 
-def contact_is_blank(form: MultiDict[str, str]) -> bool:
-    """True when the person typed or chose nothing in the contact section."""
-    for name in form.keys():
-        if name.startswith("contact.") and name not in RADIOS and any(
-                v.strip() for v in form.getlist(name)):
-            return False
-    return True
-
-
 def flatten_errors(messages: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
     """{'contact': {'phone': ['..']}} -> {'contact.phone': ['..']} (list items fold up)."""
     flat: dict[str, list[str]] = {}

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -17,6 +17,7 @@ from shared.bootstrap import Deps
 from shared.domain import contact
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
+from shared.domain.checks import new_check_code
 from shared.domain.languages import language_code, language_skill
 from shared.domain.model import CaseKind, HateStrand, Priority
 from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
@@ -60,6 +61,7 @@ class Receipt:
     next_steps: str
     status: str = "received"
     duplicate: bool = False
+    check_code: str = ""  # shown once: only its HMAC is kept, so a replay has none
 
     @property
     def emergency(self) -> bool:
@@ -73,10 +75,20 @@ class Receipt:
             "emergency": self.emergency,
             "next_steps": self.next_steps,
             "created_at": datetime.fromtimestamp(self.created_at, UTC),
+            "check_code": self.check_code or None,
         }
 
 
 IDEMPOTENCY_LABEL = b"liaison idempotency fingerprint v1"
+CHECK_CODE_LABEL = b"liaison check code v1"
+
+
+def check_digest(secret_key: str, case_id: str, code: str) -> str:
+    """What the case keeps of its check code (`check_digest`): an HMAC-SHA256 under a key
+    derived from LIAISON_SECRET_KEY and bound to the case, so the stored value can neither
+    be checked against guessed codes without the secret nor moved to another case."""
+    key = hmac.new(secret_key.encode(), CHECK_CODE_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, f"{case_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def submission_fingerprint(secret_key: str, canonical: str) -> str:
@@ -94,13 +106,18 @@ def _legacy_match(stored: str, canonical: str) -> bool:
 
 
 def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
-            idempotency_key: str | None = None, via: str = "intake-api") -> Receipt:
+            idempotency_key: str | None = None, via: str = "intake-api",
+            partner: str = "") -> Receipt:
     """Store a validated submission as a new case and announce it to the router.
 
     Its collection is audited (`CaseCollected`, `via` intake-form or intake-api) just after
     the case is created, not in the create script's transaction: a crash between the two
     loses that audit entry only, never the case. A repeated submission (same
-    Idempotency-Key) collects nothing new and is not audited again."""
+    Idempotency-Key) collects nothing new and is not audited again.
+
+    The case gets a check code (for "check my report"): returned once in the receipt, kept
+    only as its HMAC, and sealed into the acknowledgement only when that is worded plainly
+    (`ack_code`). `partner` names the reporting centre whose key sent it."""
     placement = place(kind, data, deps.force)
     result = triage(TriageFacts(
         kind=kind,
@@ -119,6 +136,11 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
         required_skills=skills_for(data.get("needs") or {}),
         anonymous=anonymous, contactable=contactable,
     )
+    code = new_check_code()
+    case = replace(case, extra={
+        "check_digest": check_digest(deps.settings.secret_key, case.id, code),
+        **({"partner": partner} if partner else {})})
+    ack_code = _ack_code(kind, data, code, deps)
     plain = _canonical(data)
     sealed = deps.sealer.seal({"kind": kind.value, "submission": json.loads(plain)})
     fingerprint = submission_fingerprint(deps.settings.secret_key, plain)
@@ -131,7 +153,8 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
         outcome, seen = deps.store.cases.create(
             case, sealed, outbox_due=now + deps.settings.outbox_grace_seconds,
             accept_due=now + deps.settings.sla_accept_seconds(int(case.priority)),
-            idempotency=idem, alert=alert, notifications=notices, route_message=message)
+            idempotency=idem, alert=alert, notifications=notices, route_message=message,
+            ack_code=ack_code)
         if outcome is not CreateOutcome.REFERENCE_TAKEN:
             break
         case = with_new_reference(case)
@@ -151,9 +174,20 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
         if notice.kind is Kind.EMERGENCY:
             deps.publisher.deliver_notification(notice.id)
     # after the case is stored and announced: a failure here cannot hold up its routing
-    deps.store.audit.record_collected(case.id, kind=kind.value, via=via, now=now)
+    deps.store.audit.record_collected(case.id, kind=kind.value, via=via, now=now,
+                                      partner=partner)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
-                   next_steps_for(case))
+                   next_steps_for(case), check_code=code)
+
+
+def _ack_code(kind: CaseKind, data: dict[str, Any], code: str, deps: Deps) -> str:
+    """The check code sealed for the acknowledgement, or "" when that message must not
+    carry it: no acknowledgement at all, or discreet wording (a code and a "check your
+    report" line in a preview would give away that there is a report)."""
+    profile = contact.profile_for(kind.value, data)
+    if profile is None or profile.wording is not contact.Wording.PLAIN:
+        return ""
+    return deps.sealer.seal({"check_code": code})
 
 
 def notifications_for(case: Case) -> list[Notification]:

@@ -1,4 +1,5 @@
-"""Public pages: start, the two forms, confirmation; health checks; HTML error pages."""
+"""Public pages: start, the two forms, confirmation, check my report; health checks; HTML
+error pages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError
@@ -14,51 +15,39 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from services.intake.forms import contact_is_blank, flatten_errors, form_to_payload
+from services.intake import drafts, report
+from services.intake.api import check_limits, limit_view
+from services.intake.checks import NO_MATCH, check_status
+from services.intake.context import NO_STORE, RETRY_AFTER_SECONDS, confirmation, form_context
+from services.intake.forms import flatten_errors, form_to_payload
 from services.intake.handlers import IdempotencyConflict, receive
+from services.intake.messages import page_errors
 from shared.bootstrap import Deps
-from shared.domain.languages import LANGUAGES, OTHER
-from shared.domain.model import CaseKind, ContactChannel, HateStrand, ReporterRole
-from shared.schemas import CallbackSchema, ReportSchema
+from shared.domain.model import CaseKind
+from shared.schemas import CallbackSchema, StatusQuerySchema
 from shared.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 30
 RATE_LIMIT_RETRY_AFTER = 60
 
 bp = Blueprint("pages", __name__)
 
-FORMS = {  # schema instances built once (they keep no per-load state)
-    CaseKind.REPORT: ("report.html", ReportSchema()),
-    CaseKind.CALLBACK: ("callback.html", CallbackSchema()),
-}
-STRAND_LABELS = {
-    HateStrand.SEXUAL_ORIENTATION: "Sexual orientation",
-    HateStrand.TRANSGENDER_IDENTITY: "Transgender identity",
-    HateStrand.DISABILITY: "Disability",
-    HateStrand.RACE: "Race",
-    HateStrand.RELIGION: "Religion or belief",
-}
-ROLE_LABELS = {
-    ReporterRole.VICTIM: "It happened to me",
-    ReporterRole.WITNESS: "I saw it happen",
-    ReporterRole.ON_BEHALF: "I am reporting for someone else",
-    ReporterRole.THIRD_PARTY_CENTRE: "I work at a third-party reporting centre",
-}
-CHANNEL_LABELS = {
-    ContactChannel.PHONE: "Phone call",
-    ContactChannel.SMS: "Text message",
-    ContactChannel.EMAIL: "Email",
-}
-TIME_LABELS = {
-    "any_time": "Any time",
-    "weekday_daytime": "Weekdays 9am to 5pm",
-    "weekday_evening": "Weekday evenings 5pm to 9pm",
-    "weekend_daytime": "Weekends 9am to 5pm",
-    "weekend_evening": "Weekend evenings 5pm to 9pm",
-}
-LANGUAGE_CHOICES = [*sorted(LANGUAGES.items(), key=lambda item: item[1]),
-                    (OTHER, "Another language (tell us which)")]
+CALLBACK = CallbackSchema()  # built once (a schema keeps no per-load state)
+# The callback form's questions in page order (its error summary follows it); a group's
+# errors link to its first input.
+CALLBACK_ORDER = (
+    "in_danger", "contact.name", "contact.pronouns", "contact.channels", "contact.phone",
+    "contact.email", "contact.safe_times", "contact.voicemail_ok", "contact.shared_device",
+    "contact.discreet", "home_area.postcode", "home_area.district", "reason",
+    "preferred_times", "needs.language", "needs.language_other", "needs.bsl_interpreter")
+CALLBACK_ANCHORS = {
+    "contact": "contact-name", "home_area": "home-area-postcode",
+    "contact.channels": "contact-channels-phone", "contact.safe_times":
+    "contact-safe-times-any-time", "contact.voicemail_ok": "contact-voicemail-ok-yes",
+    "contact.shared_device": "contact-shared-device-yes",
+    "contact.discreet": "contact-discreet-yes", "preferred_times":
+    "preferred-times-weekday-daytime", "needs": "needs-language"}
+STATUS_QUERY = StatusQuerySchema()
 
 
 def _deps() -> Deps:
@@ -68,27 +57,65 @@ def _deps() -> Deps:
 
 @bp.get("/")
 def start() -> ResponseReturnValue:
-    return render_template("start.html")
-
-
-@bp.get("/report")
-def report_form() -> ResponseReturnValue:
-    return _render_form(CaseKind.REPORT, MultiDict())
-
-
-@bp.post("/report")
-def report_submit() -> ResponseReturnValue:
-    return _submit(CaseKind.REPORT)
+    return render_template("start.html", force_name=_deps().force.name,
+                           ttl_minutes=_deps().settings.draft_ttl // 60)
 
 
 @bp.get("/callback")
 def callback_form() -> ResponseReturnValue:
-    return _render_form(CaseKind.CALLBACK, MultiDict())
+    return _render_callback(MultiDict())
 
 
 @bp.post("/callback")
 def callback_submit() -> ResponseReturnValue:
-    return _submit(CaseKind.CALLBACK)
+    return _submit_callback()
+
+
+@bp.post("/exit")
+def exit_page() -> ResponseReturnValue:
+    """"Exit this page" (sent as a beacon as the page leaves): forget the draft now rather
+    than when it expires. Nothing to show: the browser has already gone."""
+    try:
+        drafts.clear(_deps())
+    except StoreUnavailable:
+        pass  # it expires on its own (LIAISON_DRAFT_TTL)
+    return "", 204
+
+
+@bp.get("/check")
+def check_form() -> ResponseReturnValue:
+    return _render_check(MultiDict()), 200, NO_STORE
+
+
+@bp.post("/check")
+def check_submit() -> ResponseReturnValue:
+    """The status for a reference and check code; the code is never shown back."""
+    form = request.form
+    typed = {name: value for name in ("reference", "check_code")
+             if (value := (form.get(name) or "").strip())}
+    try:
+        query = STATUS_QUERY.load(typed)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return _render_check(form, errors=flatten_errors(messages)), 422, NO_STORE
+    try:
+        answer = check_status(query["reference"], query["check_code"], _deps(),
+                              via="intake-check")
+    except StoreUnavailable as exc:
+        logger.warning("status not checked: store unavailable", extra={"error": str(exc)})
+        return (_render_check(form, problem="unavailable"), 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE})
+    if answer is None:
+        return _render_check(form, errors={"reference": [NO_MATCH]}), 404, NO_STORE
+    return render_template("check.html", answer=answer, form=MultiDict(), errors={},
+                           problem=""), 200, NO_STORE
+
+
+def _render_check(form: MultiDict[str, str], *, errors: dict[str, list[str]] | None = None,
+                  problem: str = "") -> str:
+    # the reference comes back for correcting; the check code never does
+    return render_template("check.html", answer=None, errors=errors or {}, problem=problem,
+                           form=MultiDict({"reference": form.get("reference", "")}))
 
 
 @bp.get("/healthz")
@@ -108,29 +135,31 @@ def readyz() -> ResponseReturnValue:
     return {"status": "ok", "redis": "ok"}
 
 
-def _submit(kind: CaseKind) -> ResponseReturnValue:
+def _submit_callback() -> ResponseReturnValue:
     form = request.form
-    template, schema = FORMS[kind]
-    drop_contact = kind is CaseKind.REPORT and (
-        form.get("anonymous") == "on" or (form.get("consent_to_contact") != "on"
-                                          and contact_is_blank(form)))
     try:
-        data = schema.load(form_to_payload(form, drop_contact=drop_contact))
-        receipt = receive(kind, data, _deps(), idempotency_key=_submission_id(form),
-                          via="intake-form")
+        payload = form_to_payload(form)
+        # its groups present, so an empty form gets every one of their errors at once
+        payload.setdefault("contact", {})
+        payload.setdefault("home_area", {})
+        data = CALLBACK.load(payload)
+        receipt = receive(CaseKind.CALLBACK, data, _deps(),
+                          idempotency_key=_submission_id(form), via="intake-form")
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        return _render_form(kind, form, errors=flatten_errors(messages)), 422
+        return _render_callback(form, errors=flatten_errors(messages)), 422
     except IdempotencyConflict:
         # The same form was changed and sent again after a success: treat it as new.
         fresh = form.copy()
         fresh["submission_id"] = uuid.uuid4().hex
-        return _render_form(kind, fresh, problem="changed"), 409
+        return _render_callback(fresh, problem="changed"), 409
     except StoreUnavailable as exc:  # unreachable, or refusing writes: nothing was stored
         logger.warning("case not stored: store unavailable", extra={"error": str(exc)})
-        return (_render_form(kind, form, problem="unavailable"), 503,
+        return (_render_callback(form, problem="unavailable"), 503,
                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    return render_template("confirmation.html", receipt=receipt, kind=kind.value)
+    g.liaison_received = True
+    return confirmation(receipt, "callback", discreet=data["contact"].get("discreet", False)), \
+        200, NO_STORE
 
 
 def _submission_id(form: MultiDict[str, str]) -> str | None:
@@ -138,30 +167,25 @@ def _submission_id(form: MultiDict[str, str]) -> str | None:
     return f"form:{value}" if len(value) == 32 and value.isalnum() else None
 
 
-def _render_form(kind: CaseKind, form: MultiDict[str, str], *,
-                 errors: dict[str, list[str]] | None = None, problem: str = "") -> str:
-    template, _ = FORMS[kind]
+def _render_callback(form: MultiDict[str, str], *,
+                     errors: dict[str, list[str]] | None = None, problem: str = "") -> str:
     values = form.copy()
     if not values.get("submission_id"):
         values["submission_id"] = uuid.uuid4().hex
+    worded = page_errors(errors or {}, CALLBACK_ORDER)
     return render_template(
-        template, form=values, errors=errors or {}, problem=problem,
-        districts=_deps().force.choices(), force_name=_deps().force.name,
-        strands=STRAND_LABELS, roles=ROLE_LABELS, channels=CHANNEL_LABELS, times=TIME_LABELS,
-        prefer_times={k: v for k, v in TIME_LABELS.items() if k != "any_time"},
-        retry_after=RETRY_AFTER_SECONDS, languages=LANGUAGE_CHOICES,
-    )
-
-
-def _form_kind() -> CaseKind | None:
-    return {"/report": CaseKind.REPORT, "/callback": CaseKind.CALLBACK}.get(request.path)
+        "callback.html", form=values, errors=worded, problem=problem,
+        anchors={k: CALLBACK_ANCHORS.get(k, k.replace(".", "-").replace("_", "-"))
+                 for k in worded}, **form_context())
 
 
 def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
-    kind = _form_kind()
-    if kind is None:
-        return _error_page(400)
-    return _render_form(kind, request.form, problem="expired"), 400
+    if request.path == "/check":
+        return _render_check(request.form, problem="expired"), 400
+    if request.path == "/callback":
+        return _render_callback(request.form, problem="expired"), 400
+    step = report.rerender("expired")
+    return (step, 400) if step is not None else _error_page(400)
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
@@ -178,10 +202,12 @@ def _http_error_body(error: HTTPException) -> ResponseReturnValue:
         handler = current_app.extensions["liaison_api_errors"]
         result: ResponseReturnValue = handler(error)
         return result
-    kind = _form_kind()
-    if error.code == 429 and kind is not None and request.method == "POST":
-        return _render_form(kind, request.form, problem="rate_limited"), 429
-    return _error_page(error.code or 500)
+    if error.code == 429 and request.path == "/check" and request.method == "POST":
+        return _render_check(request.form, problem="rate_limited"), 429
+    if error.code == 429 and request.path == "/callback" and request.method == "POST":
+        return _render_callback(request.form, problem="rate_limited"), 429
+    step = report.rerender("rate_limited") if error.code == 429 else None
+    return (step, 429) if step is not None else _error_page(error.code or 500)
 
 
 def _error_page(code: int) -> ResponseReturnValue:
@@ -189,8 +215,9 @@ def _error_page(code: int) -> ResponseReturnValue:
 
 
 def accepted(response: Response) -> bool:
-    """A submission that was taken (a confirmation): it counts towards LIAISON_RATE_LIMIT."""
-    return response.status_code < 400
+    """A submission that was taken (a confirmation): it counts towards LIAISON_RATE_LIMIT.
+    A step of the report that was saved is not one: only sending the report is."""
+    return response.status_code < 400 and bool(g.get("liaison_received"))
 
 
 def failed(response: Response) -> bool:
@@ -205,9 +232,18 @@ def register(app: Flask, limiter: Limiter, rate: str, failed_rate: str) -> None:
     accepted ones, `failed_rate` (higher) on the ones sent back to be corrected, so that
     someone fixing mistakes in a form is not turned away. Both are checked before each
     submission; each is counted after the answer, when it applies."""
-    limiter.limit(rate, methods=["POST"], deduct_when=accepted)(bp)
-    limiter.limit(failed_rate, methods=["POST"], deduct_when=failed, scope="failed")(bp)
-    app.register_blueprint(bp)
+    # shared by the callback form and the report's pages: one count per address for both
+    submissions = limiter.shared_limit(rate, scope="submissions", methods=["POST"],
+                                       deduct_when=accepted)
+    corrections = limiter.shared_limit(failed_rate, scope="submissions-failed",
+                                       methods=["POST"], deduct_when=failed)
+    for blueprint in (bp, report.bp):
+        submissions(blueprint)
+        corrections(blueprint)
+        app.register_blueprint(blueprint)
+    # look-ups have their own limits (shared with the API's), not the submissions' ones
+    for decorate in check_limits(limiter, app.extensions["liaison_settings"]):
+        limit_view(app, "pages.check_submit", decorate)
     app.register_error_handler(CSRFError, _csrf_failed)
 
 

@@ -6,9 +6,11 @@ The task module is registered with `include=` (imported by the worker after the 
 built). Building the app connects to nothing.
 """
 
+from shared.bootstrap import check_before_consuming
 from shared.config import Settings
 from shared.messaging import make_celery
 
 settings = Settings.from_env()
 celery_app = make_celery("liaison-notifier", settings, log_as="notifier",
                          include=["services.notifier.tasks"])
+check_before_consuming(settings)  # LIAISON_DURABILITY=fsync: refuse to start on a mismatch

@@ -215,10 +215,23 @@ def _reporter_plan(record: Mapping[str, str], deps: Deps,
                     extra={"notification_id": nid})
         return "rescheduled"
     channel, address = route
+    discreet = profile.wording is contact.Wording.DISCREET
     message = render(Kind.REPORTER_ACK.value, record, deps.settings.public_console_url,
-                     discreet=profile.wording is contact.Wording.DISCREET, name=profile.name,
-                     force=deps.force)
+                     discreet=discreet, name=profile.name, force=deps.force,
+                     check_code="" if discreet else _check_code(record, deps))
     return [(_reporter_target(channel, address, deps.settings), message)]
+
+
+def _check_code(record: Mapping[str, str], deps: Deps) -> str:
+    """The check code intake sealed onto a plainly worded acknowledgement, or "" (none, or
+    sealed under a key since dropped: the message goes without it)."""
+    if not record.get("sealed_code"):
+        return ""
+    try:
+        return str(deps.sealer.unseal(record["sealed_code"]).get("check_code") or "")
+    except SealingError:  # an unreadable code must not hold up the message
+        logger.warning("check code unreadable", extra={"notification_id": record["id"]})
+        return ""
 
 
 def _reporter_target(channel: str, address: str, settings: Settings) -> Target:

@@ -27,6 +27,10 @@ _STAFF: dict[Kind, tuple[str, str]] = {
                       "A supervisor has assigned this case to you."),
     Kind.EMERGENCY: ("[{priority}] Emergency case {ref} received ({district})",
                      "An emergency case has arrived. Make sure someone picks it up now."),
+    Kind.EMERGENCY_WAITING: ("[{priority}] Nobody available for emergency case {ref} "
+                             "({district})",
+                             "No officer could be offered this emergency case. It waits; "
+                             "reassign it to someone who can take it now."),
     Kind.WAITING_TOO_LONG: ("[{priority}] Case {ref} is waiting for an officer ({district})",
                             "No eligible officer has taken this case for a while."),
     Kind.SKILL_WAITING: ("[{priority}] Case {ref} is waiting for a scarce skill ({district})",
@@ -48,12 +52,16 @@ _STAFF: dict[Kind, tuple[str, str]] = {
 
 
 def render(kind: str, record: Mapping[str, str], console_url: str, *, discreet: bool = False,
-           name: str = "", force: Force | None = None) -> Message:
-    """The subject and body for a notification of `kind` about the case in `record`."""
+           name: str = "", force: Force | None = None, check_code: str = "") -> Message:
+    """The subject and body for a notification of `kind` about the case in `record`.
+
+    A reporter's acknowledgement carries their check code only when it is worded plainly:
+    never in a discreet one, where "check your report" would say there is a report."""
     force = force or load_force()
     facts = _facts(record, console_url, force)
     if Kind(kind) is Kind.REPORTER_ACK:
-        subject, body = _reporter_ack(facts["ref"], name, discreet, force)
+        subject, body = _reporter_ack(facts["ref"], name, discreet, force,
+                                      "" if discreet else check_code)
         return Message(subject, body, kind=kind, reference=facts["ref"])
     subject_t, opening = _STAFF[Kind(kind)]
     subject = subject_t.format(**facts)
@@ -83,7 +91,8 @@ def _facts(record: Mapping[str, str], console_url: str, force: Force) -> dict[st
             "link": f"{console_url.rstrip('/')}/cases/{case_id}", "skills": skills}
 
 
-def _reporter_ack(reference: str, name: str, discreet: bool, force: Force) -> tuple[str, str]:
+def _reporter_ack(reference: str, name: str, discreet: bool, force: Force,
+                  check_code: str = "") -> tuple[str, str]:
     greeting = f"Hello {name.strip()}," if name.strip() else "Hello,"
     if discreet:
         return (f"Your reference {reference}",
@@ -92,11 +101,33 @@ def _reporter_ack(reference: str, name: str, discreet: bool, force: Force) -> tu
                 "it.\n\n"
                 "What happens next: someone from our team will look at what you told us and "
                 "contact you in the way and at the times you chose.\n\n"
+                f"{_support_lines(force, discreet=True)}"
                 "If you are in danger now, call 999.\n")
     return (f"{force.name} LGBT+ liaison: your reference {reference}",
             f"{greeting}\n\n"
             f"Thank you for contacting the {force.name} LGBT+ liaison team. Your reference "
             f"is {reference}; please keep it.\n\n"
+            f"{_check_line(check_code)}"
             "What happens next: a liaison officer will look at what you told us and "
             "contact you in the way and at the times you chose.\n\n"
+            f"{_support_lines(force, discreet=False)}"
             "If you are in danger now, call 999.\n")
+
+
+def _support_lines(force: Force, *, discreet: bool) -> str:
+    """Where else to get support (the force file's `support` list), or "" when it has none."""
+    services = force.signposts(discreet=discreet)
+    if not services:
+        return ""
+    lines = [f"{s.name}: {s.description}" + (f" Phone {s.phone}." if s.phone else "")
+             + (f" {s.url}" if s.url else "") for s in services]
+    heading = "You can also talk to:" if discreet else "Where to get support:"
+    return heading + "\n" + "".join(f"- {line}\n" for line in lines) + "\n"
+
+
+def _check_line(code: str) -> str:
+    if not code:
+        return ""
+    return (f"Your check code is {code}. With your reference, it lets you see how your "
+            "report is going on the \"Check my report\" page of the site you used. Keep it "
+            "private: anyone who has both can see the status (never what you told us).\n\n")

@@ -1,4 +1,5 @@
-"""Routing a case: pools from geography, one atomic pick, poison-work protection."""
+"""Routing a case: rings from geography and its age, one atomic pick, poison-work
+protection."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import logging
 import uuid
 
 from shared.bootstrap import Deps
-from shared.domain.routing import pools_for, routable_states
+from shared.domain.rings import plan_for_case
+from shared.domain.routing import routable_states
 from shared.store.routing import RouteResult
 
 logger = logging.getLogger(__name__)
@@ -30,10 +32,10 @@ def assign_case(case_id: str, deps: Deps) -> RouteResult:
         return RouteResult("dead_letter", case_id)
     force = deps.force
     district = case.get("district") or None
-    pools = pools_for(district, force.neighbours) if district and force.has_district(district) \
-        else pools_for(None, force.neighbours)
+    plan = plan_for_case(case, has_district=force.has_district, neighbours=force.neighbours,
+                         ring_times=deps.settings.ring_times)
     result = store.routing.assign(
-        case_id, now=deps.clock(), pools=pools, timeouts=deps.offer_timeouts(),
+        case_id, now=deps.clock(), plan=plan, timeouts=deps.offer_timeouts(),
         from_states=routable_states(), grace=deps.settings.outbox_grace_seconds,
         alert_id=uuid.uuid4().hex)
     for notification_id in result.notification_ids:  # the offer, or supervisor alerts

@@ -1,9 +1,10 @@
 """The sweeper (Celery beat, every few seconds): the timers that make the system safe.
 
 Expires offers past their deadline, applies rota changes (and rechecks officers put on the
-rota timer), re-publishes cases and notifications whose messages may have been lost, and
-raises SLA (accept, first contact, review) and long-wait alerts; once a day (whichever
-sweeper claims the day first) it erases the personal data of cases past retention.
+rota timer), routes again the waiting cases whose next routing ring opens now,
+re-publishes cases and notifications whose messages may have been lost, and raises SLA
+(accept, first contact, review) and long-wait alerts; once a day (whichever sweeper
+claims the day first) it erases the personal data of cases past retention.
 Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
 A sweep that did something logs one INFO line with the counts; one that found nothing due
 logs only at DEBUG (it runs every few seconds).
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from services.router import handlers
 from shared import casework, retention
 from shared.bootstrap import Deps
 from shared.domain.alerts import REVIEW_BREACH, SLA_BREACH
@@ -32,6 +34,7 @@ RETENTION_BATCH = 1000  # cases erased per sweep at most (a backlog goes on at t
 class SweepReport:
     expired: list[str] = field(default_factory=list)
     shift_changes: list[str] = field(default_factory=list)
+    rings_opened: list[str] = field(default_factory=list)
     republished_cases: list[str] = field(default_factory=list)
     republished_notifications: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
@@ -45,8 +48,8 @@ def sweep(deps: Deps) -> SweepReport:
     """One pass over every timer that is due."""
     report = SweepReport()
     now = deps.clock()
-    for step in (_expire_offers, _apply_rota, _republish_cases, _republish_notifications,
-                 _raise_alerts, _apply_retention):
+    for step in (_expire_offers, _apply_rota, _open_rings, _republish_cases,
+                 _republish_notifications, _raise_alerts, _apply_retention):
         try:
             step(deps, now, report)
         except StoreUnavailable:
@@ -93,6 +96,18 @@ def _apply_rota(deps: Deps, now: float, report: SweepReport) -> None:
             now=now, why_off=off_shift_reason(officer.rota, at))
         report.shift_changes.append(officer_id)
         casework.officer_changed(deps, officer_id, result)
+
+
+def _open_rings(deps: Deps, now: float, report: SweepReport) -> None:
+    """Waiting cases whose next routing ring opens now (the `ring_due` timer, set by the
+    routing script at the time the ring opens): routed again here, so a ring opens within
+    one sweep of its time. Reads only the cases due (at most 200 a sweep). Each is put back
+    a little first, so a case whose routing fails is tried again later, not every sweep;
+    routing it sets the timer to its next ring, or clears it."""
+    for case_id in deps.store.routing.due("ring_due", now):
+        deps.store.routing.postpone("ring_due", case_id, now + REPUBLISH_BACKOFF)
+        handlers.assign_case(case_id, deps)
+        report.rings_opened.append(case_id)
 
 
 def _republish_cases(deps: Deps, now: float, report: SweepReport) -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 class Kind(StrEnum):
     OFFER = "offer"                        # to an officer: a case is offered to you
     EMERGENCY = "emergency"                # to supervisors: an emergency case arrived
+    EMERGENCY_WAITING = "emergency_waiting"  # to supervisors: nobody could take one
     WAITING_TOO_LONG = "waiting_too_long"  # to supervisors: nobody eligible for a while
     SKILL_WAITING = "skill_waiting"        # to supervisors: waits for a required skill
     SLA_BREACH = "sla_breach"              # to supervisors: not accepted / contacted in time

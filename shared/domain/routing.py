@@ -2,7 +2,8 @@
 
 The pick itself runs inside one Lua script (shared/lua/route.lua) so it is atomic; this
 module decides its inputs. Within a pool the script takes the eligible officer with the
-fewest open cases, then the most preferred skills, then the one idle longest.
+fewest open cases, then the most preferred skills, then the one idle longest. When each
+pool opens to a case (by its age) is shared/domain/rings.py's.
 """
 
 from __future__ import annotations

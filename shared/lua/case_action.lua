@@ -91,7 +91,7 @@ if action == "close" then
   end
   for _, z in ipairs({key("offers"), key("sla", "accept"), key("sla", "contact"),
                       key("sla", "review"), key("waiting"), key("waiting", "since"),
-                      key("outbox")}) do
+                      key("outbox"), key("ring", "due")}) do
     redis.call("ZREM", z, case_id)
   end
   redis.call("HSET", key("case", case_id), "state", "closed", "closed_at", fmt(now),

@@ -10,7 +10,8 @@
 --     notifications are due for the sweeper),
 --     idempotency = {key, value, ttl (seconds)} (absent = none),
 --     alert = {id, kind} (absent = none),
---     notifications = [{id, kind, recipient_type, recipient}, ...],
+--     notifications = [{id, kind, recipient_type, recipient, sealed_code}, ...]
+--       (sealed_code: the check code, sealed, for the reporter's acknowledgement; "" = none),
 --     route_queue, route_message (the broker queue's key and the router's task message:
 --       LPUSHed here, the case is announced in the same atomic step; absent = intake
 --       publishes it after the script),
@@ -23,7 +24,14 @@ local case_id = args.case_id
 local idem = args.idempotency
 if idem then
   local seen = redis.call("GET", key("idem", idem.key))
-  if seen then return {"duplicate", seen} end
+  if seen then
+    -- One write, so that under durability `replicated` the WAIT after this script counts
+    -- the replicas that have the original (replication keeps order): a replay's 200 is as
+    -- safe as the first 201. The key keeps its time to live.
+    local ttl = redis.call("PTTL", key("idem", idem.key))
+    if ttl > 0 then redis.call("PEXPIRE", key("idem", idem.key), ttl) end
+    return {"duplicate", seen}
+  end
 end
 if redis.call("EXISTS", key("ref", args.reference)) == 1 then return {"reference_taken", ""} end
 if redis.call("EXISTS", key("case", case_id)) == 1 then return {"exists", ""} end
@@ -42,6 +50,9 @@ if args.alert then
 end
 for _, n in ipairs(args.notifications) do
   notification(n.id, n.kind, n.recipient_type, n.recipient, case_id, c)
+  if (n.sealed_code or "") ~= "" then
+    redis.call("HSET", key("notification", n.id), "sealed_code", n.sealed_code)
+  end
 end
 if (args.route_queue or "") ~= "" and (args.route_message or "") ~= "" then
   redis.call("LPUSH", args.route_queue, args.route_message)

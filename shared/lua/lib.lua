@@ -16,9 +16,14 @@ local now = tonumber(args.now)
 -- The availability set of every officer, whatever their districts: "the whole force"
 -- (shared/domain/routing.py FORCE_WIDE; a test checks the two agree).
 local FORCE_WIDE = "force_wide"
--- Sorted-set scores that order by a count first, then by a time:
--- availability = open cases * LOAD + last offer time; waiting = priority * LOAD + received.
+-- Availability scores order by a count first, then by a time: open cases * LOAD + last
+-- offer time.
 local LOAD = 10000000000
+-- Aging: the seconds of waiting each priority is worth in the `waiting` queue (a head
+-- start): high leads standard by 4 h, standard leads advice by 8 h, an emergency by ~31
+-- years (always first). shared/domain/rings.py WAITING_LEAD is the same table (a test
+-- checks the two agree).
+local WAIT_LEAD = {["1"] = 1000000000, ["2"] = 43200, ["3"] = 28800, ["4"] = 0}
 
 local function key(...) return P .. table.concat({...}, ":") end
 local function fmt(x) return string.format("%.6f", x) end
@@ -91,22 +96,35 @@ local function event(case_id, fields)
   emit(fields)
 end
 
--- Where a waiting case stands in the `waiting` queue: by priority (an emergency always
--- leads), then by when it was received. The one scoring function (DESIGN §5).
+-- Where a waiting case stands in the `waiting` queue, lowest first: when it was received,
+-- less its priority's head start — priority plus age, so a long-waiting standard case can
+-- overtake a fresh advice callback and an emergency always leads. The one scoring
+-- function (DESIGN §5; shared/domain/rings.py `waiting_score` is its twin).
 local function waiting_score(c)
-  return tonumber(c.priority) * LOAD + tonumber(c.created_at)
+  return tonumber(c.created_at) - (WAIT_LEAD[c.priority or ""] or 0)
 end
 
 -- Put an officer in, or take them out of, every availability set they belong to (their
--- districts and the force-wide set); true when they can be offered a case now.
+-- districts and the force-wide set) and every district's `staffed` set (on shift, role
+-- officer, not off duty — whatever their load: routing rings with nobody staffed are
+-- skipped); true when they can be offered a case now.
 local function refresh(officer_id)
   local o = hash(key("officer", officer_id))
   if o.id == nil then return false end
   local load = redis.call("SCARD", key("officer", officer_id, "cases"))
   local eligible = o.role == "officer" and o.status == "available" and o.on_shift == "1"
     and load < tonumber(o.capacity or "0")
+  local staffed = o.role == "officer" and o.on_shift == "1"
+    and (o.status == "available" or o.status == "away")
   local score = load * LOAD + tonumber(o.last_offer_at or "0")
   local districts = split(o.districts)
+  for _, d in ipairs(districts) do
+    if staffed then
+      redis.call("ZADD", key("staffed", d), 0, officer_id)
+    else
+      redis.call("ZREM", key("staffed", d), officer_id)
+    end
+  end
   districts[#districts + 1] = FORCE_WIDE
   for _, d in ipairs(districts) do
     if eligible then
@@ -179,7 +197,8 @@ local function offer_case(case_id, c, officer_id, nid, kind)
     "offered_at", fmt(now), "offer_deadline", fmt(deadline), "updated_at", fmt(now))
   redis.call("HDEL", key("case", case_id), "skill_alert")  -- any wait is over
   redis.call("ZADD", key("offers"), fmt(deadline), case_id)
-  for _, z in ipairs({key("waiting"), key("waiting", "since"), key("outbox")}) do
+  for _, z in ipairs({key("waiting"), key("waiting", "since"), key("outbox"),
+                      key("ring", "due")}) do
     redis.call("ZREM", z, case_id)
   end
   notification(nid, kind, "officer", officer_id, case_id, c)

@@ -33,6 +33,9 @@ local function outcome_event(etype, ...)
   end
 end
 
+-- A sealed check code rides a reporter's acknowledgement only until it is sent or given up.
+if op == "finish" or op == "dead" then redis.call("HDEL", note_key, "sealed_code") end
+
 if op == "finish" then
   redis.call("HSET", note_key, "status", args.status, "finished_at", fmt(now))
   redis.call("ZREM", key("notify", "outbox"), nid)

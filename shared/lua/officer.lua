@@ -28,6 +28,7 @@ end
 if mode == "save" then
   for _, d in ipairs(split(redis.call("HGET", officer_key, "districts") or "")) do
     redis.call("ZREM", key("avail", d), officer_id)  -- districts may have changed
+    redis.call("ZREM", key("staffed", d), officer_id)
   end
   redis.call("HSET", officer_key, "on_shift", args.on_shift and "1" or "0",
     unpack(flatten(args.fields)))

@@ -122,11 +122,34 @@ class AuditTrail:
                       "by": by, "via": via, "at": f"{now:.6f}"}, stream=False)
 
     @translate_errors
-    def record_collected(self, case_id: str, *, kind: str, via: str, now: float) -> None:
+    def record_collected(self, case_id: str, *, kind: str, via: str, now: float,
+                         partner: str = "") -> None:
         """A submission collected at intake (its personal data now held): which case, its
-        kind, by which door (`intake-form` or `intake-api`), when."""
-        self._append({"type": events.CASE_COLLECTED, "case_id": case_id, "kind": kind,
-                      "by": "public", "via": via, "at": f"{now:.6f}"}, stream=False)
+        kind, by which door (`intake-form` or `intake-api`), from whom (the public, or a
+        reporting centre with its partner key: `by` partner:<name> and `partner`), when."""
+        entry = {"type": events.CASE_COLLECTED, "case_id": case_id, "kind": kind,
+                 "by": f"partner:{partner}" if partner else "public", "via": via,
+                 "at": f"{now:.6f}"}
+        if partner:
+            entry["partner"] = partner
+        self._append(entry, stream=False)
+
+    @translate_errors
+    def record_status_check(self, case_id: str, *, via: str, now: float,
+                            refused: str = "") -> None:
+        """A "check my report" look-up (`via` intake-check or intake-api). One that answered
+        is a disclosure to the person holding the reference and check code (`what` status);
+        one that did not is a refused access (`refused`: unknown_reference or wrong_code,
+        `case_id` empty when no case has that reference) — never the typed code."""
+        if refused:
+            self._append({"type": events.CASE_ACCESS_REFUSED, "case_id": case_id,
+                          "by": "public", "action": "check_status", "reason": refused,
+                          "via": via, "at": f"{now:.6f}"}, stream=False)
+            return
+        self._append({"type": events.DATA_DISCLOSED, "case_id": case_id, "what": "status",
+                      "channel": "web" if via == "intake-check" else "api",
+                      "recipient": "reference_holder", "by": "public", "via": via,
+                      "at": f"{now:.6f}"}, stream=False)
 
     @translate_errors
     def record_sign_in(self, kind: str, *, by: str, via: str, now: float,

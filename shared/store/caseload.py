@@ -18,7 +18,7 @@ from shared.store.base import Keys, translate_errors
 OFFICER_FIELDS = ("name", "role", "status", "districts", "skills", "on_shift", "capacity")
 SUMMARY_FIELDS = ("id", "reference", "kind", "state", "priority", "district", "officer",
                   "created_at", "offered_at", "offer_deadline", "accepted_at",
-                  "first_contact_at", "closed_at", "emergency")
+                  "first_contact_at", "closed_at", "emergency", "strands")
 
 
 def _f(value: Any) -> float | None:
@@ -72,6 +72,7 @@ class CaseSummary:
     emergency: bool
     sla_due: float | None = None       # the running SLA clock (accept, first contact, review)
     sla_clock: str = ""                # which: accept | contact | review ("" = none runs)
+    strands: tuple[str, ...] = ()      # hate strands (codes), for the offer's summary line
 
     @classmethod
     def from_values(cls, values: Sequence[Any], sla_due: float | None,
@@ -84,7 +85,8 @@ class CaseSummary:
             created_at=_f(d["created_at"]), offered_at=_f(d["offered_at"]),
             offer_deadline=_f(d["offer_deadline"]), accepted_at=_f(d["accepted_at"]),
             first_contact_at=_f(d["first_contact_at"]), emergency=d["emergency"] == "1",
-            sla_due=sla_due, sla_clock=sla_clock if sla_due is not None else "")
+            sla_due=sla_due, sla_clock=sla_clock if sla_due is not None else "",
+            strands=tuple(s for s in (d["strands"] or "").split(",") if s))
 
 
 class CaseloadReads:

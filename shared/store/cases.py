@@ -13,8 +13,8 @@ import redis
 from shared.domain import events
 from shared.domain.alerts import Alert
 from shared.domain.cases import Case
-from shared.domain.notifications import Notification
-from shared.store.base import Keys, load_script, translate_errors
+from shared.domain.notifications import Kind, Notification
+from shared.store.base import ASYNC, Durability, Keys, load_script, translate_errors
 from shared.store.counters import count_event
 
 
@@ -34,8 +34,10 @@ class DuplicateSubmission:
 
 
 class CaseRepository:
-    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
+                 durability: Durability = ASYNC) -> None:
         self._r = client
+        self._durability = durability
         self._keys = keys
         self._events_maxlen = events_maxlen
         self._create = load_script(client, "create_case", keys)
@@ -44,12 +46,14 @@ class CaseRepository:
     def create(self, case: Case, sealed: str, *, outbox_due: float, accept_due: float,
                idempotency: tuple[str, str, int] | None = None,
                alert: Alert | None = None, notifications: Sequence[Notification] = (),
-               route_message: tuple[str, str] | None = None,
+               route_message: tuple[str, str] | None = None, ack_code: str = "",
                ) -> tuple[CreateOutcome, DuplicateSubmission | None]:
         """Write the case, its first event, outbox entry, idempotency key, accept-SLA clock,
         alert, notification records and (when given) the router's task message at once.
 
-        `idempotency` is (key, body fingerprint, ttl seconds).
+        `idempotency` is (key, body fingerprint, ttl seconds); `ack_code` the sealed check
+        code the reporter's acknowledgement carries (kept on that notification record only
+        until it is sent or given up).
         """
         args: dict[str, Any] = {
             "case_id": case.id,
@@ -69,7 +73,9 @@ class CaseRepository:
             "grace": outbox_due - case.created_at,  # the outbox's and notifications' due time
             "notifications": [{"id": n.id, "kind": n.kind.value,
                                "recipient_type": n.recipient_type.value,
-                               "recipient": n.recipient} for n in notifications],
+                               "recipient": n.recipient,
+                               "sealed_code": ack_code if n.kind is Kind.REPORTER_ACK else ""}
+                              for n in notifications],
             "events_maxlen": self._events_maxlen,
         }
         if idempotency:
@@ -80,7 +86,9 @@ class CaseRepository:
             args["alert"] = {"id": alert.id, "kind": alert.kind}
         if route_message:
             args["route_queue"], args["route_message"] = route_message
-        result = self._create(**args)
+        # Under durability `replicated`, a replay (DUPLICATE) waits as well: its 201 is as
+        # safe as the first one would have been.
+        result = self._create.durably(self._durability, **args)
         outcome = CreateOutcome(result[0])
         if outcome is CreateOutcome.DUPLICATE:
             seen = json.loads(result[1])

@@ -13,10 +13,12 @@ import redis
 from shared.store.accounts import AccountRepository
 from shared.store.alerts import AlertRepository
 from shared.store.audit import AuditTrail
-from shared.store.base import Keys, probe_writes, translate_errors
+from shared.store.base import ASYNC, Durability, Keys, probe_writes, translate_errors
 from shared.store.caseload import CaseloadReads
 from shared.store.cases import CaseRepository
+from shared.store.checks import StatusReads
 from shared.store.counters import CounterReads
+from shared.store.drafts import DraftRepository
 from shared.store.feed import EventFeed
 from shared.store.force import ForceRepository
 from shared.store.health import HealthReads
@@ -24,6 +26,7 @@ from shared.store.notes import NoteRepository
 from shared.store.notifications import NotificationRepository
 from shared.store.officers import OfficerRepository
 from shared.store.outcomes import OutcomeReads
+from shared.store.partners import PartnerRepository
 from shared.store.queues import QueueReads
 from shared.store.retention import RetentionRepository
 from shared.store.routing import RoutingRepository
@@ -35,17 +38,26 @@ class Store:
     """Everything the services keep in Redis, by aggregate."""
 
     def __init__(self, client: redis.Redis, *, prefix: str = "liaison:",
-                 events_maxlen: int = 100_000, audit_key: bytes = b"") -> None:
+                 events_maxlen: int = 100_000, audit_key: bytes = b"",
+                 durability: Durability = ASYNC) -> None:
         self.redis = client
         self.keys = Keys(prefix)
-        self.cases = CaseRepository(client, self.keys, events_maxlen=events_maxlen)
+        # Writes acknowledged to a person (a new case, case actions, notes) wait for the
+        # replicas under durability `replicated` (DESIGN §6).
+        self.durability = durability
+        self.cases = CaseRepository(client, self.keys, events_maxlen=events_maxlen,
+                                    durability=durability)
         self.force = ForceRepository(client, self.keys)
-        self.notifications = NotificationRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.notifications = NotificationRepository(client, self.keys, events_maxlen=events_maxlen,
+                                                    durability=durability)
         self.officers = OfficerRepository(client, self.keys)
-        self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.routing = RoutingRepository(client, self.keys, events_maxlen=events_maxlen,
+                                         durability=durability)
         self.alerts = AlertRepository(client, self.keys, events_maxlen=events_maxlen)
         self.accounts = AccountRepository(client, self.keys)
-        self.notes = NoteRepository(client, self.keys, events_maxlen=events_maxlen)
+        self.partners = PartnerRepository(client, self.keys)  # reporting centres' keys
+        self.notes = NoteRepository(client, self.keys, events_maxlen=events_maxlen,
+                                    durability=durability)
         self.audit = AuditTrail(client, self.keys, events_maxlen=events_maxlen,
                                 chain_key=audit_key)
         self.retention = RetentionRepository(client, self.keys, self.audit,
@@ -59,6 +71,8 @@ class Store:
         self.feed = EventFeed(client, self.keys)             # what happened since an event
         self.stats = StatsRepository(client, self.keys)      # what the metrics report
         self.counters = CounterReads(client, self.keys)      # how many, ever (metrics)
+        self.status = StatusReads(client, self.keys)         # check my report
+        self.drafts = DraftRepository(client, self.keys)     # stepped forms, sealed
 
     @contextmanager
     def exclusive(self, name: str, seconds: int) -> Iterator[bool]:

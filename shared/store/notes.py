@@ -9,14 +9,16 @@ from typing import Any
 import redis
 
 from shared.domain import events
-from shared.store.base import Keys, translate_errors
+from shared.store.base import ASYNC, Durability, Keys, translate_errors, write_pipeline
 
 
 class NoteRepository:
     """One list per case (`case:{id}:notes`), oldest first; notes are never trimmed."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
+                 durability: Durability = ASYNC) -> None:
         self._r = client
+        self._durability = durability
         self._keys = keys
         self._events_maxlen = events_maxlen
 
@@ -28,7 +30,7 @@ class NoteRepository:
         entry = {"id": note_id, "kind": kind, "by": by, "at": f"{now:.6f}", "sealed": sealed}
         event = {"type": events.NOTE_ADDED, "case_id": case_id, "note_id": note_id, "kind": kind,
                  "by": by, "at": f"{now:.6f}"}
-        pipe = self._r.pipeline(transaction=True)
+        pipe = write_pipeline(self._r, self._durability)
         pipe.rpush(self._keys.case_notes(case_id), json.dumps(entry, separators=(",", ":")))
         pipe.xadd(self._keys.case_log(case_id), event)
         pipe.xadd(self._keys.events, event,

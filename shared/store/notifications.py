@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import redis
 
 from shared.domain.notifications import new_notification_id
-from shared.store.base import Keys, load_script, translate_errors
+from shared.store.base import (
+    ASYNC,
+    NOT_REPLICATED,
+    Durability,
+    Keys,
+    StoreUnavailable,
+    load_script,
+    translate_errors,
+    write_pipeline,
+)
 
 CLAIM_SENDING = "sending"
 CLAIM_SENT = "sent"
@@ -22,8 +32,10 @@ INBOX_MAX = 500
 
 
 class NotificationRepository:
-    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, *, events_maxlen: int,
+                 durability: Durability = ASYNC) -> None:
         self._r = client
+        self._durability = durability
         self._keys = keys
         self._events_maxlen = events_maxlen
         self._outcome = load_script(client, "notification_outcome", keys)
@@ -37,9 +49,25 @@ class NotificationRepository:
     # delivery claims: one per notification x recipient x channel
     @translate_errors
     def claim(self, notification_id: str, recipient: str, channel: str, ttl: int = 120) -> bool:
-        """Take the right to send on this channel; False if another attempt holds or used it."""
+        """Take the right to send on this channel; False if another attempt holds or used it.
+
+        Under durability `replicated` the claim waits for the replicas: replication keeps
+        the master's order, so a confirmed claim means everything the message is about (the
+        offer, the case) is on the replicas too — nobody is alerted to an offer a failover
+        could erase. Not confirmed: the claim is given back and StoreUnavailable
+        (`not_replicated`) raised; the sweeper brings the notification back."""
         key = self._keys.delivery_claim(notification_id, recipient, channel)
-        return bool(self._r.set(key, CLAIM_SENDING, nx=True, ex=ttl))
+        if not self._durability.waits:
+            return bool(self._r.set(key, CLAIM_SENDING, nx=True, ex=ttl))
+        mine = f"{CLAIM_SENDING}:{uuid.uuid4().hex}"
+        pipe = write_pipeline(self._r, self._durability, transaction=False)
+        pipe.set(key, mine, nx=True, ex=ttl)
+        try:
+            return bool(pipe.execute()[0])
+        except StoreUnavailable as exc:
+            if exc.reason == NOT_REPLICATED and self._r.get(key) == mine:
+                self._r.delete(key)  # ours, and nothing was sent on it
+            raise
 
     @translate_errors
     def mark_delivered(self, notification_id: str, recipient: str, channel: str) -> None:

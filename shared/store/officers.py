@@ -182,6 +182,7 @@ class OfficerRepository:
         pipe = self._r.pipeline(transaction=True)
         for district in (officer.districts if officer else ()) + (FORCE_WIDE,):
             pipe.zrem(k.available(district), officer_id)
+            pipe.zrem(k.staffed(district), officer_id)
         if token_digest:  # revoked: it would work again for someone re-added with this id
             pipe.delete(k.token(str(token_digest)))
         pipe.delete(k.officer(officer_id), k.officer_cases(officer_id))

@@ -150,10 +150,11 @@ class CheckResult:
 class Compose:
     """The compose file, rewritten and interpolated for processes on this machine."""
 
-    def __init__(self, root: Path, redis_url: str, smtp_port: int) -> None:
-        raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    def __init__(self, root: Path, redis_url: str, smtp_port: int, *,
+                 path: Path = COMPOSE, shell: dict[str, str] | None = None) -> None:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.root = root
-        self.shell = shell_env(root)
+        self.shell = {**shell_env(root), **(shell or {})}
         self.services: dict[str, dict[str, Any]] = raw["services"]  # not yet interpolated
         redis_address = redis_url.split("//", 1)[1].split("/", 1)[0]
         self.addresses = {"redis:6379": redis_address, "mailsink:1025": f"127.0.0.1:{smtp_port}"}

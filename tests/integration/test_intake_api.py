@@ -172,8 +172,8 @@ def test_the_document_declares_every_status_either_endpoint_answers(client):
     spec = client.get("/api/v1/openapi.json").json
     for path in ("/api/v1/reports", "/api/v1/callbacks"):
         responses = spec["paths"][path]["post"]["responses"]
-        assert set(responses) == {"200", "201", "400", "409", "413", "415", "422", "429",
-                                  "503"}
+        assert set(responses) == {"200", "201", "400", "401", "409", "413", "415", "422",
+                                  "429", "503"}  # 401: a partner key that is not valid
         for status in ("429", "503"):
             assert responses[status]["headers"]["Retry-After"]["required"] is True
         for status in ("400", "409", "413", "415", "422", "429", "503"):

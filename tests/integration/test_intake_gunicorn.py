@@ -11,7 +11,7 @@ import redis
 import requests
 
 from tests import payloads
-from tests.forms import hidden_fields, report_form
+from tests.forms import report_form, walk_report
 from tests.support.processes import run_intake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -68,9 +68,7 @@ def test_hostile_bodies_over_http_are_a_4xx_never_a_500(intake_url: str):
 
 def test_the_form_over_http_with_its_csrf_cookie(intake_url: str):
     session = requests.Session()
-    page = session.get(f"{intake_url}/report", timeout=10)
-    resp = session.post(f"{intake_url}/report",
-                        data={**hidden_fields(page.text), **report_form()}, timeout=10)
+    resp = walk_report(session, report_form(), base=intake_url)
     assert resp.status_code == 200, resp.text[:2000]
     assert 'id="reference"' in resp.text
     cookie = next(c for c in session.cookies if c.name == "liaison_intake")

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from services.intake.app import create_app
 from shared.config import Settings
 from tests.fakes import FakePublisher
-from tests.forms import callback_form, hidden_fields, report_form
+from tests.forms import callback_form, hidden_fields, report_form, send_report, walk_report
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,19 @@ def submit(client: FlaskClient, path: str, fields: dict):
     return client.post(path, data={**hidden, **fields})
 
 
-def test_the_start_page_says_call_999_and_links_both_forms(client):
+def reference_in(html: str) -> str:
+    return html.split('id="reference">')[1].split("<")[0]
+
+
+def test_the_start_page_says_call_999_once_names_the_force_and_links_both_forms(client):
     html = client.get("/").get_data(as_text=True)
     assert "In an emergency or if a crime is happening now, call 999 (text relay 18000)" in html
+    assert html.count("999") == 1
+    assert "Hertfordshire Constabulary" in html
     assert 'href="/report"' in html and 'href="/callback"' in html
 
 
-@pytest.mark.parametrize("path", ["/", "/report", "/callback"])
+@pytest.mark.parametrize("path", ["/", "/report/what-happened", "/callback"])
 def test_every_page_has_a_quick_exit_and_strict_headers(client, path):
     resp = client.get(path)
     html = resp.get_data(as_text=True)
@@ -43,73 +49,69 @@ def test_every_page_has_a_quick_exit_and_strict_headers(client, path):
     assert "<script>" not in html  # no inline script anywhere
 
 
-def test_a_report_form_shows_the_reference_and_next_steps(client, store):
-    resp = submit(client, "/report", report_form())
+def test_a_stepped_report_shows_the_reference_next_steps_and_support(client, store):
+    resp = walk_report(client, report_form())
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
-    assert 'id="reference"' in html
-    reference = html.split('id="reference">')[1].split("<")[0]
-    case_id = store.cases.id_for_reference(reference)
+    case_id = store.cases.id_for_reference(reference_in(html))
     assert store.cases.get(case_id)["district"] == "st_albans"
     assert "What happens next" in html
+    assert "Galop" in html and "Victim Support" in html  # discreet: only neutral services
+    assert "Stop Hate UK" not in html
 
 
 def test_a_callback_form_is_stored(client, store):
     resp = submit(client, "/callback", callback_form())
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
-    reference = html.split('id="reference">')[1].split("<")[0]
-    assert store.cases.get(store.cases.id_for_reference(reference))["district"] == "dacorum"
+    assert store.cases.get(store.cases.id_for_reference(reference_in(html)))["district"] == \
+        "dacorum"
+    assert "Where to get support" in html and "Stop Hate UK" in html
 
 
 def test_errors_show_beside_each_field_and_keep_the_input(client, store):
-    fields = report_form(**{"what_happened": "Too short", "contact.email": "not-an-email",
-                            "hate_strands": None})
-    resp = submit(client, "/report", fields)
+    resp = walk_report(client, report_form(what_happened="Too short"))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "There is a problem" in html
     assert 'id="what-happened-error"' in html and ">Too short</textarea>" in html
-    assert 'id="contact-email-error"' in html and 'value="not-an-email"' in html
-    assert 'id="hate-strands-error"' in html
-    assert 'value="Most evenings since September"' in html  # untouched fields kept too
+    assert "What happened must be between 10 and 20,000 characters" in html
     assert store.redis.keys(f"{store.keys.prefix}case:*") == []
 
 
-def test_an_anonymous_report_ignores_contact_fields(client, store):
-    resp = submit(client, "/report", report_form(anonymous="on", consent_to_contact=None))
+def test_an_anonymous_report_skips_the_contact_step(client, store):
+    resp = walk_report(client, report_form(anonymous="yes", consent_to_contact=None))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
     assert "anonymous" in html
-    reference = html.split('id="reference">')[1].split("<")[0]
-    stored = store.cases.get(store.cases.id_for_reference(reference))
+    stored = store.cases.get(store.cases.id_for_reference(reference_in(html)))
     assert stored["anonymous"] == "1" and stored["contactable"] == "0"
 
 
 def test_an_emergency_report_page_leads_with_call_999(client):
-    resp = submit(client, "/report", report_form(in_danger="on"))
+    resp = walk_report(client, report_form(in_danger="on"))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert html.index("Call 999 now") < html.index('id="reference"')
+    main = html[html.index("<main"):]
+    assert main.index("Call 999 now") < main.index("Report sent") < main.index('id="reference"')
+    assert "emergency-banner" not in html  # 999 is the callout, not a banner above it
 
 
-def test_sending_the_same_form_twice_makes_one_case(client, store):
-    page = client.get("/report").get_data(as_text=True)
-    fields = {**hidden_fields(page), **report_form()}
-    first = client.post("/report", data=fields).get_data(as_text=True)
-    second = client.post("/report", data=fields).get_data(as_text=True)
-    ref = first.split('id="reference">')[1].split("<")[0]
-    assert ref == second.split('id="reference">')[1].split("<")[0]
+def test_sending_the_same_draft_twice_makes_one_case(client, store):
+    first = walk_report(client, report_form()).get_data(as_text=True)
+    second = send_report(client).get_data(as_text=True)
+    assert reference_in(first) == reference_in(second)
     assert len(store.redis.keys(f"{store.keys.prefix}ref:*")) == 1
 
 
-def test_a_form_post_without_a_csrf_token_is_refused_but_keeps_the_text(client, store):
-    resp = client.post("/report", data=report_form())
+def test_a_step_posted_without_a_csrf_token_is_refused_but_keeps_the_text(client, store):
+    resp = client.post("/report/what-happened",
+                       data={"what_happened": "A neighbour keeps shouting at me."})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "send it again" in html
     assert "A neighbour keeps shouting" in html
-    assert store.redis.keys(f"{store.keys.prefix}case:*") == []
+    assert store.redis.keys(f"{store.keys.prefix}draft:*") == []
 
 
 def test_unknown_page_is_an_html_404(client):

@@ -17,7 +17,7 @@ from shared.store import Store, redis_client
 from tests import payloads
 from tests.conftest import CANARY
 from tests.fakes import FakePublisher
-from tests.forms import hidden_fields, report_form
+from tests.forms import hidden_fields, report_form, send_report, walk_report
 
 pytestmark = pytest.mark.integration
 
@@ -31,15 +31,21 @@ def test_redis_down_gives_503_with_retry_after_and_nothing_half_written(
         redis_server: EmbeddedRedis, redis_url: str, tmp_path):
     app = create_app(_settings(redis_url, tmp_path), publisher=FakePublisher())
     client = app.test_client()
-    form_page = client.get("/report").get_data(as_text=True)
+    form_page = client.get("/report/what-happened").get_data(as_text=True)
+    assert walk_report(client, report_form(), send=False).status_code == 200  # all answered
     redis_server.stop()
     try:
         api = client.post("/api/v1/reports", json=payloads.report())
         assert api.status_code == 503
         assert api.headers["Retry-After"] == "30"
-        assert "nothing was saved" in api.json["message"]
+        assert "a retry never makes a second case" in api.json["message"]
 
-        page = client.post("/report", data={**hidden_fields(form_page), **report_form()})
+        sent = client.post("/report/check-your-answers", data=hidden_fields(form_page))
+        assert sent.status_code == 503 and sent.headers["Retry-After"] == "30"
+        assert "call 999" in sent.text.lower() and "101" in sent.text
+        # a step sent meanwhile keeps what was typed on the page
+        page = client.post("/report/what-happened", data={
+            **hidden_fields(form_page), "what_happened": report_form()["what_happened"]})
         html = page.get_data(as_text=True)
         assert page.status_code == 503
         assert page.headers["Retry-After"] == "30"
@@ -51,9 +57,9 @@ def test_redis_down_gives_503_with_retry_after_and_nothing_half_written(
     store = Store(redis_client(redis_url))
     assert store.redis.keys("liaison:case:*") == []
     assert store.redis.keys("liaison:ref:*") == []
-    # And once Redis is back, the same page submits normally.
-    again = client.post("/report", data={**hidden_fields(form_page), **report_form()})
-    assert again.status_code == 200
+    # And once Redis is back, the same draft sends normally.
+    again = send_report(client)
+    assert again.status_code == 200, again.text[:500]
     assert len(store.redis.keys("liaison:ref:*")) == 1
 
 
@@ -102,10 +108,9 @@ def test_a_canary_in_a_report_reaches_no_plaintext_sink(redis_url, tmp_path, cap
     )
     resp = client.post("/api/v1/reports", json=report)
     assert resp.status_code == 201
-    html = client.post("/report", data={
-        **hidden_fields(client.get("/report").get_data(as_text=True)),
-        **report_form(**{"what_happened": f"Form account mentioning {CANARY} in detail.",
-                         "contact.name": CANARY})}).get_data(as_text=True)
+    html = walk_report(client, report_form(**{
+        "what_happened": f"Form account mentioning {CANARY} in detail.",
+        "contact.name": CANARY})).get_data(as_text=True)
     assert 'id="reference"' in html
 
     raw = redis.Redis.from_url(redis_url, decode_responses=True)

@@ -43,7 +43,7 @@ from shared.store.base import (
 )
 from tests import payloads
 from tests.fakes import FakePublisher
-from tests.forms import hidden_fields, report_form
+from tests.forms import hidden_fields, report_form, send_report, walk_report
 from tests.support.cases import add_staff, create_case, routed_case
 from tests.support.console import PASSWORD, bearer, hashed, page_token, signed_in, use_cheap_hashing
 from tests.support.processes import run_intake
@@ -232,8 +232,8 @@ def _assert_intake_refuses(client: FlaskClient, form_page: str, reason: str) -> 
                       headers={"Idempotency-Key": "partner-retry-0001"})
     assert api.status_code == 503, api.get_data(as_text=True)
     assert api.headers["Retry-After"] == "30"
-    assert api.is_json and "nothing was saved" in api.json["message"]
-    page = client.post("/report", data={**hidden_fields(form_page), **report_form()})
+    assert api.is_json and "a retry never makes a second case" in api.json["message"]
+    page = client.post("/report/check-your-answers", data=hidden_fields(form_page))
     html = page.get_data(as_text=True)
     assert page.status_code == 503 and page.headers["Retry-After"] == "30"
     assert FORM_TEXT in html                      # everything they wrote is still there
@@ -249,7 +249,7 @@ def test_intake_out_of_memory_is_503_nothing_half_written_and_the_same_key_makes
     caplog.set_level(logging.INFO)
     app = _intake(_settings(redis_url, tmp_path))
     client = app.test_client()
-    form_page = client.get("/report").get_data(as_text=True)
+    form_page = walk_report(client, report_form(), send=False).get_data(as_text=True)
     assert client.get("/readyz").json == {"status": "ok", "redis": "ok"}
     before = _keys(redis_url)
     with out_of_memory(redis_url) as free:
@@ -273,7 +273,7 @@ def test_intake_out_of_memory_is_503_nothing_half_written_and_the_same_key_makes
         assert len(r.keys("liaison:ref:*")) == 1 and r.zcard("liaison:outbox") == 1
         assert r.llen("route") == 1 and len(r.keys("liaison:idem:*")) == 1
         # and the form the person kept sends as it is
-        sent = client.post("/report", data={**hidden_fields(form_page), **report_form()})
+        sent = send_report(client)
         assert sent.status_code == 200 and 'id="reference"' in sent.get_data(as_text=True)
         assert len(r.keys("liaison:ref:*")) == 2
         r.close()
@@ -289,7 +289,7 @@ def test_intake_read_only_is_503_and_works_again_when_writable(
         own_redis: EmbeddedRedis, tmp_path: Path):
     app = _intake(_settings(own_redis.url, tmp_path))
     client = app.test_client()
-    form_page = client.get("/report").get_data(as_text=True)
+    form_page = walk_report(client, report_form(), send=False).get_data(as_text=True)
     before = _keys(own_redis.url)
     with read_only(own_redis.url):
         _assert_intake_refuses(client, form_page, READ_ONLY)
@@ -306,15 +306,16 @@ def test_intake_under_gunicorn_out_of_memory_is_503_with_retry_after(
     server = run_intake(redis_url, tmp_path, "1000 per minute")
     url = next(server)
     try:
-        form_page = requests.get(f"{url}/report", timeout=10)
+        session = requests.Session()
+        form_page = walk_report(session, report_form(), base=url, send=False)
         with out_of_memory(redis_url) as free:
             api = requests.post(f"{url}/api/v1/reports", json=payloads.report(),
                                 headers={"Idempotency-Key": "gunicorn-retry-01"}, timeout=10)
             assert api.status_code == 503, api.text[:500]
             assert api.headers["Retry-After"] == "30"
-            assert "nothing was saved" in api.json()["message"]
-            page = requests.post(f"{url}/report", cookies=form_page.cookies, timeout=10,
-                                 data={**hidden_fields(form_page.text), **report_form()})
+            assert "a retry never makes a second case" in api.json()["message"]
+            page = session.post(f"{url}/report/check-your-answers", timeout=10,
+                                data=hidden_fields(form_page.text))
             assert page.status_code == 503 and page.headers["Retry-After"] == "30"
             assert FORM_TEXT in page.text
             ready = requests.get(f"{url}/readyz", timeout=10)

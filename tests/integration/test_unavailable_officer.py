@@ -24,13 +24,16 @@ from tests.support.cases import create_case
 from tests.support.stack import CeleryProcess, stack_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+INSTANT_RINGS = "1=0/0/0,2=0/0/0,3=0/0/0,4=0/0/0"
 
 
 class Router:
     """Officers A (Watford) and B (Three Rivers, a neighbour) and real router processes."""
 
     def __init__(self, redis_url: str, tmp_path: Path, *, sweeper: bool) -> None:
-        self.env = stack_env(redis_url, tmp_path)
+        # Rings open at once: these tests are about the withdrawal (A away still holds
+        # Watford's ring until its time under the real rings; tests/unit/test_rings.py)
+        self.env = stack_env(redis_url, tmp_path, LIAISON_RINGS=INSTANT_RINGS)
         self.settings = Settings.from_env(self.env)
         self.store = Store(redis_client(redis_url))
         self.publisher = CeleryPublisher(make_celery("test-publisher", self.settings))

@@ -16,8 +16,9 @@ from shared.config import Settings
 from shared.domain.cases import Placement, new_case
 from shared.domain.model import CaseKind
 from shared.domain.officers import Availability, Officer, Role
+from shared.domain.rings import plan_for_case
 from shared.domain.rota import always_on
-from shared.domain.routing import pools_for, routable_states
+from shared.domain.routing import routable_states
 from shared.domain.triage import TriageFacts, triage
 from shared.geography import load_force
 from shared.sealing import Sealer
@@ -69,11 +70,10 @@ def route(store: Store, settings: Settings, case_id: str, *,
           now: float | None = None) -> RouteResult:
     """Offer the case to the best eligible officer, or make it wait (the router's policy)."""
     force = load_force(settings.force_file or None)
-    district = (store.cases.get(case_id) or {}).get("district") or None
-    pools = pools_for(district if district and force.has_district(district) else None,
-                      force.neighbours)
+    plan = plan_for_case(store.cases.get(case_id) or {}, has_district=force.has_district,
+                         neighbours=force.neighbours, ring_times=settings.ring_times)
     return store.routing.assign(
-        case_id, now=time.time() if now is None else now, pools=pools,
+        case_id, now=time.time() if now is None else now, plan=plan,
         timeouts={p: settings.offer_timeout(p) for p in (1, 2, 3, 4)},
         from_states=routable_states(), grace=settings.outbox_grace_seconds,
         alert_id=uuid.uuid4().hex)

@@ -9,6 +9,8 @@ The commands are read from the click group itself: a new command that is neither
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -16,6 +18,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import ops.backup
 from ops.cli import Runtime, main
 from shared.config import Settings
 from shared.domain import events
@@ -62,7 +65,18 @@ EXPECTED: dict[str, tuple[list[str], str, list[tuple[str, dict[str, str]]]]] = {
     "audit verify": ([], "", [(events.AUDIT_VERIFIED, {"ok": "1"})]),
     "audit export": (["--since", "2026-01-01"], "", [(events.AUDIT_EXPORTED,
                                                       {"since": "2026-01-01"})]),
+    "partners add": (["galop"], "", [(events.PARTNER_KEY_ISSUED, {"partner": "galop"})]),
+    "partners list": ([], "", [(events.PARTNERS_LISTED, {"count": "1"})]),
+    "partners revoke": (["herts-pride"], "", [(events.PARTNER_KEY_REVOKED,
+                                               {"partner": "herts-pride"})]),
+    "backup create": (["--to", "{tmp}/backup"], "",
+                      [(events.BACKUP_CREATED, {"method": "sync", "keys": "{keys}"})]),
+    "backup verify": (["{backup}"], "", [(events.BACKUP_VERIFIED, {"ok": "1", "cases": "0"})]),
 }
+# An empty dataset as Redis writes it (RDB 9; a zero checksum is not checked): what the
+# backup commands get instead of a live SYNC, which fakeredis cannot do. The real snapshot
+# is tests/integration/test_backup_restore.py's.
+EMPTY_RDB = b"REDIS0009\xff" + bytes(8)
 # Commands that write no audit entry, each with its reason.
 NO_AUDIT = {
     "officers list": "the staff directory: no case or reporter data, nothing changed",
@@ -99,6 +113,7 @@ def world(fake_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     add_staff(fake_store, "robin", "watford")
     add_staff(fake_store, "sam", "watford", role=Role.SUPERVISOR)
     fake_store.accounts.create("sam", "sam", hashed(PASSWORD))
+    fake_store.partners.issue("herts-pride", now=NOW.timestamp())
     return fake_store
 
 
@@ -108,13 +123,24 @@ def audit_types(store: Store) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("path", sorted(EXPECTED))
 def test_each_command_writes_exactly_its_audit_entries(world: Store, settings: Settings,
-                                                       tmp_path, path: str) -> None:
+                                                       tmp_path, path: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     args, stdin, expected = EXPECTED[path]
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name,role,districts,skills,capacity,email,shifts,status\n"
                       "robin,Robin,officer,watford,,3,,,available\n"
                       "jo,Jo Lane,officer,hertsmere,,2,,,available\n")
-    args = [a.replace("{roster}", str(roster)) for a in args]
+    backup = tmp_path / "taken"
+    backup.mkdir()
+    (backup / "dump.rdb").write_bytes(EMPTY_RDB)
+    (backup / "manifest.json").write_text(json.dumps({
+        "created_at": "2026-06-10T08:00:00+00:00", "method": "sync", "source": "test",
+        "keys": 0, "bytes": len(EMPTY_RDB), "sha256": hashlib.sha256(EMPTY_RDB).hexdigest()}))
+    monkeypatch.setattr(ops.backup, "dump_rdb", lambda _, target: target.write_bytes(EMPTY_RDB))
+    args = [a.replace("{roster}", str(roster)).replace("{tmp}", str(tmp_path))
+            .replace("{backup}", str(backup)) for a in args]
+    expected = [(kind, {k: v.replace("{keys}", str(world.redis.dbsize()))
+                        for k, v in fields.items()}) for kind, fields in expected]
     runtime = Runtime(settings=settings, store=world, clock=lambda: NOW)
     before = len(audit_types(world))
 
@@ -129,6 +155,7 @@ def test_each_command_writes_exactly_its_audit_entries(world: Store, settings: S
         assert float(entry["at"]) == NOW.timestamp()
     text = str(added)
     assert PASSWORD not in text and "lt_" not in text   # never a password or a token
+    assert "lp_" not in text                            # nor a partner key
 
 
 def test_a_role_change_from_the_cli_audits_the_ended_access(world: Store,

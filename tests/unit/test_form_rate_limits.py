@@ -12,7 +12,7 @@ from services.intake.app import create_app
 from shared.config import Settings
 from shared.store import Store
 from tests.fakes import FakePublisher
-from tests.forms import hidden_fields, report_form
+from tests.forms import report_form, walk_report
 
 
 def intake(fake_store: Store, publisher: FakePublisher, *, rate: str, failed: str) -> Flask:
@@ -23,8 +23,12 @@ def intake(fake_store: Store, publisher: FakePublisher, *, rate: str, failed: st
 
 
 def submit(client: FlaskClient, **overrides: object) -> int:
-    fields = hidden_fields(client.get("/report").text)
-    return client.post("/report", data={**fields, **report_form(**overrides)}).status_code
+    """A whole report, step by step, then sent: the status of the last answer (a step sent
+    back to be corrected, a refusal, or the confirmation). Saved steps count towards
+    neither limit: only sending does, or a step sent back."""
+    with client.session_transaction() as session:
+        session.clear()  # a new person's draft each time
+    return int(walk_report(client, report_form(**overrides)).status_code)
 
 
 def test_failed_validations_do_not_use_up_the_public_limit(fake_store: Store,

@@ -25,7 +25,7 @@ from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads
 from tests.fakes import FakePublisher
-from tests.forms import hidden_fields, report_form
+from tests.forms import hidden_fields, report_form, report_steps, send_report
 from tests.support.cases import add_staff, routed_case
 
 DEEP = "[" * 30_000
@@ -143,10 +143,10 @@ def test_a_chunked_note_over_the_limit_is_413_on_the_console_api(
 
 
 def test_a_chunked_form_over_the_limit_is_413_not_a_lost_csrf_token(intake, quiet_settings):
-    page = intake.get("/report").get_data(as_text=True)
-    body = urlencode({**hidden_fields(page), **report_form(
-        what_happened="x" * quiet_settings.max_body_bytes)}, doseq=True).encode()
-    resp = intake.post("/report", input_stream=io.BytesIO(body),
+    page = intake.get("/report/what-happened").get_data(as_text=True)
+    body = urlencode({**hidden_fields(page),
+                      "what_happened": "x" * quiet_settings.max_body_bytes}).encode()
+    resp = intake.post("/report/what-happened", input_stream=io.BytesIO(body),
                        content_type="application/x-www-form-urlencoded",
                        headers={"Transfer-Encoding": "chunked"},
                        environ_overrides={"wsgi.input_terminated": True})
@@ -219,8 +219,12 @@ def test_nul_bytes_in_a_form_are_removed_before_storing(intake, fake_store, quie
     del fields["what_happened"], fields["contact.name"]
     # %ED%A0%80 is a surrogate as (invalid) UTF-8: the form decoder keeps such bytes as their
     # %-escapes, so no surrogate arrives by a form — and the page must not fail either way.
-    resp = submit_raw(intake, "/report", fields, "what_happened=Shouted%00 at me%ED%A0%80 in "
-                                                 "the street.&contact.name=Al%00ex")
+    raw = {"what-happened": "what_happened=Shouted%00 at me%ED%A0%80 in the street.",
+           "contact": "contact.name=Al%00ex"}
+    for slug, share in report_steps(fields):
+        step = submit_raw(intake, f"/report/{slug}", share, raw.get(slug, ""))
+        assert step.status_code == 303, step.get_data(as_text=True)[:500]
+    resp = send_report(intake)
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     [stored] = stored_submissions(fake_store, quiet_settings)
     assert stored["what_happened"] == "Shouted at me%ED%A0%80 in the street."
@@ -234,6 +238,7 @@ def test_nul_bytes_in_a_form_are_removed_before_storing(intake, fake_store, quie
     "contact.channels.x=email",
 ])
 def test_form_names_that_do_not_fit_the_form_are_a_422_not_a_500(intake, extra):
-    resp = submit_raw(intake, "/report", report_form(), extra)
+    resp = submit_raw(intake, "/report/what-happened",
+                      {"what_happened": report_form()["what_happened"]}, extra)
     assert resp.status_code == 422, resp.get_data(as_text=True)[:500]
     assert "There is a problem" in resp.get_data(as_text=True)

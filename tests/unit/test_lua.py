@@ -10,6 +10,7 @@ from importlib import resources
 import pytest
 from lupa.lua51 import LuaError, LuaRuntime
 
+from shared.domain.rings import WAITING_LEAD
 from shared.domain.routing import FORCE_WIDE
 from shared.store.base import LIB_MARKER, script_source, splice
 
@@ -83,11 +84,21 @@ def test_every_script_takes_a_prefix_and_one_json_argument(name: str) -> None:
 
 
 def test_the_waiting_queue_is_scored_in_one_place() -> None:
-    """priority * LOAD + received: `waiting_score`, used by every write to `waiting`."""
+    """received less the priority's head start: `waiting_score`, used by every write to
+    `waiting`, and the only place that reads the WAIT_LEAD table."""
     everything = LIB + "".join(FOLDER.joinpath(f"{n}.lua").read_text() for n in SCRIPTS)
-    assert code(everything).count("* LOAD +") == 2  # waiting_score and refresh's own score
+    assert code(everything).count("* LOAD +") == 1  # refresh's availability score only
+    assert code(everything).count("WAIT_LEAD[") == 1
     writes = re.findall(r'"ZADD", key\("waiting"\), (.*)', code(everything))
     assert writes == ["fmt(waiting_score(c)), case_id)"]
+
+
+def test_the_library_ages_the_waiting_queue_as_the_domain_does() -> None:
+    """lib.lua's WAIT_LEAD is shared/domain/rings.py's WAITING_LEAD, priority by priority."""
+    found = re.search(r"^local WAIT_LEAD = \{(.*)\}$", LIB, re.MULTILINE)
+    assert found
+    lua = {int(p): int(s) for p, s in re.findall(r'\["(\d)"\] = (\d+)', found.group(1))}
+    assert lua == dict(WAITING_LEAD)
 
 
 def test_the_library_names_the_force_wide_pool_as_the_domain_does() -> None:

@@ -72,3 +72,16 @@ def test_a_plain_acknowledgement_says_who_we_are_and_what_happens_next():
 def test_an_acknowledgement_has_no_console_link():
     message = render("reporter_ack", record(), CONSOLE, name="Robin")
     assert CONSOLE not in message.body and message.link == ""
+
+
+def test_each_staff_alert_kind_reads_differently():
+    """A supervisor can tell "an emergency arrived" from "nobody is free for it" (and every
+    other alert) from the subject line alone."""
+    staff = [k for k in Kind if k is not Kind.REPORTER_ACK]
+    subjects = {render(k.value, record(kind=k.value), CONSOLE).subject for k in staff}
+    openings = {render(k.value, record(kind=k.value), CONSOLE).body.splitlines()[0]
+                for k in staff}
+    assert len(subjects) == len(staff) and len(openings) == len(staff)
+    waiting = render("emergency_waiting", record(kind="emergency_waiting"), CONSOLE)
+    assert "Nobody available" in waiting.subject
+    assert "received" in render("emergency", record(kind="emergency"), CONSOLE).subject

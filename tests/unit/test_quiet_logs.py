@@ -129,8 +129,9 @@ def test_a_sweep_that_expired_an_offer_logs_one_info_line_with_counts(
 def test_the_counts_name_every_kind_of_work() -> None:
     report = SweepReport(expired=["c1"], republished_cases=["c2", "c3"], alerts=["x:c4"])
 
-    assert report.counts() == {"expired": 1, "shift_changes": 0, "republished_cases": 2,
-                               "republished_notifications": 0, "alerts": 1}
+    assert report.counts() == {"expired": 1, "shift_changes": 0, "rings_opened": 0,
+                               "republished_cases": 2, "republished_notifications": 0,
+                               "alerts": 1}
 
 
 def test_log_report_lists_only_what_was_done(captured_logs) -> None:

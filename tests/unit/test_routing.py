@@ -174,7 +174,7 @@ def test_an_emergency_with_nobody_eligible_alerts_the_supervisors(world):
     result = world.new_routed_case(emergency=True)
     assert result.outcome == "waiting" and result.notification_id
     notice = world.store.redis.hgetall(world.store.keys.notification(result.notification_id))
-    assert notice["kind"] == "emergency" and notice["recipient_type"] == "supervisors"
+    assert notice["kind"] == "emergency_waiting" and notice["recipient_type"] == "supervisors"
     assert [a["kind"] for a in world.store.alerts.open()] == ["emergency_waiting"]
 
 

@@ -1,5 +1,6 @@
-"""A hypothesis state machine over offer / accept / decline / expire / close / availability,
-checked after every step against the routing invariants (on fakeredis with Lua)."""
+"""A hypothesis state machine over offer / accept / decline / expire / close / availability
+and time passing (rings widening by case age, the sweeper), checked after every step
+against the routing invariants (on fakeredis with Lua)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from services.router.sweeper import sweep
 from shared import casework
+from shared.domain.model import CaseKind
 from shared.domain.officers import Availability
+from shared.domain.rings import officer_ring, plan_for_case
 from shared.domain.routing import FORCE_WIDE
+from shared.messaging import ASSIGN_CASE
 from shared.store import Store
 from shared.store.routing import CaseActionError
 from tests.support.world import World
@@ -33,9 +38,10 @@ class Routing(RuleBasedStateMachine):
         return matching[index % len(matching)] if matching else None
 
     @rule(district=st.sampled_from(["watford", "three_rivers", "broxbourne", "stevenage", None]),
-          emergency=st.booleans())
-    def report(self, district: str | None, emergency: bool) -> None:
-        result = self.world.new_routed_case(district, emergency=emergency)
+          emergency=st.booleans(), callback=st.booleans())
+    def report(self, district: str | None, emergency: bool, callback: bool) -> None:
+        kind = CaseKind.CALLBACK if callback else CaseKind.REPORT
+        result = self.world.new_routed_case(district, emergency=emergency, kind=kind)
         self.cases.append(result.case_id)
         assert result.outcome in ("offered", "waiting")
 
@@ -62,6 +68,16 @@ class Routing(RuleBasedStateMachine):
                 # pass set its officer away, which takes back all their pending offers
                 assert exc.code == "illegal_transition" and self.world.state(case_id) == \
                     "waiting"
+            self.world.route(case_id)
+
+    @rule(seconds=st.sampled_from([1, 30, 59, 60, 61, 120, 300, 900, 1800, 7200, 28800]))
+    def time_passes_and_the_sweeper_runs(self, seconds: int) -> None:
+        """Rings open by case age (the sweeper's ring pass), offers expire; then the router
+        takes every message the sweep and casework published."""
+        self.world.clock.advance(seconds)
+        sweep(self.world.deps)
+        sent, self.world.publisher.sent = self.world.publisher.sent, []
+        for case_id in dict.fromkeys(i for task, i in sent if task == ASSIGN_CASE):
             self.world.route(case_id)
 
     @rule(index=st.integers(0, 50))
@@ -135,6 +151,41 @@ class Routing(RuleBasedStateMachine):
     def nothing_is_lost(self) -> None:
         for case_id in self.cases:
             assert self.world.state(case_id) in ("waiting", *OPEN, "closed")
+
+    @invariant()
+    def a_waiting_case_is_queued_and_due_to_widen_or_at_its_last_ring(self) -> None:
+        """Never stranded: in the waiting queue, and either routing is pending (outbox) or
+        it is at its plan's last ring or on the ring timer at exactly its next ring's time."""
+        store, force = self.world.store, self.world.force
+        redis, keys = store.redis, store.keys
+        for case_id in self.cases:
+            case = store.cases.get(case_id) or {}
+            due = redis.zscore(keys.ring_due, case_id)
+            if case["state"] != "waiting":
+                assert due is None
+                continue
+            assert redis.zscore(keys.waiting, case_id) is not None
+            if redis.zscore(keys.outbox, case_id) is not None:
+                continue
+            plan = plan_for_case(case, has_district=force.has_district,
+                                 neighbours=force.neighbours,
+                                 ring_times=self.world.settings.ring_times)
+            wider = [r for r in plan.rings if r.index > int(case["ring"])]
+            assert due == (wider[0].opens_at if wider else None)
+
+    @invariant()
+    def routing_offers_only_within_the_ring_reached(self) -> None:
+        store, force = self.world.store, self.world.force
+        near = {d: force.neighbours(d) for d in force.districts}
+        for case_id in self.cases:
+            case = store.cases.get(case_id) or {}
+            if case["state"] != "offered" or store.cases.log(case_id)[-1]["type"] != \
+                    "CaseOffered":
+                continue  # a supervisor's reassignment goes wherever they say
+            district = case.get("district") or ""
+            home = OFFICERS[case["officer"]][0]
+            ring = officer_ring(district, (home,), near) if district else 2
+            assert ring <= int(case["ring"])
 
 
 Routing.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,

@@ -62,6 +62,11 @@ def test_going_away_or_off_duty_withdraws_the_pending_offer_and_re_routes_it(
 
     assert_withdrawn(world, case_id, "a", reason)
     assert (ASSIGN_CASE, case_id) in world.publisher.sent  # announced to the router now
+    if status is Availability.AWAY:  # away is busy, not gone: Watford (its district ring)
+        assert world.route(case_id).outcome == "waiting"  # holds it until its time is up
+        priority = int(world.store.cases.get(case_id)["priority"])
+        world.clock.advance(world.settings.ring_times(priority)[1])
+    # off duty: nobody is left on shift in Watford, so its ring is skipped at once
     assert world.route(case_id).officer_id == "b"
     assert world.store.officers.load("a") == 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,7 +127,7 @@ def test_my_rota_lists_shifts_and_leave_to_come(alex, fake_store, settings, cloc
     rota_text = section(html(alex, "/inbox"), "rota-title")
     assert "On shift now: <strong>No</strong> — from " in rota_text
     assert "<li>Mon–Fri 08:00–16:00</li>" in rota_text and "<li>Sat 22:00–06:00</li>" in rota_text
-    assert f"<li>{start:%a %d %b} 09:00 to " in rota_text
+    assert f"<li>{start:%a %d %b} 09:00 {start:%Z} to " in rota_text
     assert f"{start - timedelta(days=30):%a %d %b} 09:00" not in rota_text   # leave gone by
 
 
@@ -453,3 +453,116 @@ def test_durations_read_like_people_speak(seconds, text):
 ])
 def test_time_windows_read_as_text(window, text):
     assert display.windows_text([window]) == [text]
+
+
+# --- when to contact, and by when ----------------------------------------------------------
+
+def test_the_case_page_says_whether_now_is_safe_and_when_first_contact_is_due(
+        app, alex, fake_store, settings, clock, offered):
+    """The clock is Monday evening; the reporter's safe times in the fixture decide."""
+    from shared import casework
+    from shared.bootstrap import bootstrap
+    from shared.domain import contact
+    from tests.fakes import FakePublisher
+
+    deps = bootstrap(settings, store=fake_store, publisher=FakePublisher(), clock=clock)
+    casework.accept(deps, offered, "alex")
+    page = html(alex, f"/cases/{offered}")
+    opened = deps.sealer.unseal(fake_store.cases.get(offered)["sealed"])
+    profile = contact.profile_for(opened["kind"], opened["submission"])
+    now = datetime.fromtimestamp(clock(), UTC)
+    safe_now = profile.next_safe(now, ZoneInfo("Europe/London")) == now
+    answer = page[page.index('id="safe-now"'):][:300]
+    assert "Safe to contact now?" in page
+    assert answer.startswith('id="safe-now"><strong>' + ("Yes" if safe_now else "No"))
+    if not safe_now:
+        assert "next safe time" in answer
+    clock_text = page[page.index('id="clock"'):][:400]
+    assert "First contact due" in clock_text and "overdue" not in clock_text
+    zone = datetime.fromtimestamp(clock(), ZoneInfo("Europe/London")).strftime("%Z")
+    assert zone in clock_text                      # every time with its zone
+    clock.advance(settings.sla_contact_seconds(int(fake_store.cases.get(offered)["priority"]))
+                  + 60)
+    late = html(signed_in(app, fake_store, "alex"), f"/cases/{offered}")  # a new day
+    assert "overdue" in late[late.index('id="clock"'):][:400]
+
+
+# --- new offers pushed, summarised, and readable on a phone --------------------------------
+
+def _stream_client(app, fake_store):
+    import redis
+
+    from services.console import live
+    pool = fake_store.redis.connection_pool
+    sources = app.extensions[live.EXTENSION]
+    sources.stream_client = lambda timeout: redis.Redis(connection_pool=redis.ConnectionPool(
+        connection_class=pool.connection_class,
+        **(pool.connection_kwargs | {"socket_timeout": timeout})))
+    sources.block_ms = 50
+    sources.lifetime = 3.0
+
+
+def _snapshot(chunk: bytes) -> dict:
+    import json
+    fields = dict(line.split(": ", 1) for line in chunk.decode().strip().splitlines()
+                  if ": " in line and not line.startswith(":"))
+    assert fields["event"] == "snapshot"
+    return json.loads(fields["data"])
+
+
+def test_the_inbox_stream_pushes_the_offer_keys_when_an_offer_arrives(
+        app, alex, fake_store, settings, clock, staff):
+    _stream_client(app, fake_store)
+    resp = alex.get("/inbox/stream", buffered=False)
+    try:
+        assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
+        chunks = iter(resp.response)
+        assert _snapshot(next(chunks)) == {"offers": ""}
+        case_id, _ = routed_case(fake_store, settings, "watford", now=clock())
+        assert fake_store.cases.get(case_id)["officer"] == "alex"
+        pushed = next(c for c in chunks if b"event: snapshot" in c)
+        deadline = fake_store.cases.get(case_id)["offer_deadline"]
+        assert _snapshot(pushed) == {"offers": f"{case_id}:{float(deadline)}"}
+        keys = re.search(r'data-offer-keys="([^"]*)"', html(alex, "/inbox")).group(1)
+        assert keys == f"{case_id}:{float(deadline)}"   # what officer.js compares
+    finally:
+        resp.close()
+
+
+def test_the_inbox_stream_sends_nothing_new_when_nothing_of_mine_changed(
+        app, fake_store, settings, clock, staff):
+    from services.console import live
+    from services.console.handlers import Staff as HStaff
+    from services.console.handlers import my_cases
+    from services.console.web_officer import offer_keys
+    from shared.domain.officers import Role
+
+    deps = app.extensions["liaison_console"]
+    me = HStaff("alex", "Alex", Role.OFFICER)
+    stream = iter(live.SnapshotStream(
+        lambda _: {"offers": offer_keys(my_cases(deps, me)["offers"])}, fake_store.feed,
+        block_ms=50, heartbeat=0.3, debounce=0.0, lifetime=1.0, only_changes=True))
+    assert '"offers":""' in next(stream)
+    fake_store.audit.record_availability("blake", "away", by="sam", now=clock())  # not mine
+    assert fake_store.feed.latest_event_id()     # an event the stream wakes up for
+    rest = list(stream)
+    assert not any("event: snapshot" in chunk for chunk in rest), rest
+    assert rest[-1].startswith("event: bye")
+
+
+def test_each_offer_has_a_one_line_summary_that_names_nobody(alex, fake_store, settings,
+                                                               clock, offered):
+    row = html(alex, "/inbox")
+    summary = re.search(r'<span class="offer-summary">([^<]*)</span>', row).group(1)
+    assert summary.startswith("Report · ") and "priority · Watford" in summary
+    assert "received" in summary and summary.endswith("ago")
+    assert CANARY not in row
+    assert re.search(r'data-summary="Report · [^"]*priority · Watford[^"]*"', row)
+    assert 'data-label="Reference"' in row and 'class="offers-table cards"' in row
+
+
+def test_a_case_sent_by_a_partner_centre_says_so(alex, fake_store, offered):
+    assert 'id="partner"' not in html(alex, f"/cases/{offered}")
+    fake_store.redis.hset(fake_store.keys.case(offered), "partner", "herts-lgbt-centre")
+    page = html(alex, f"/cases/{offered}")
+    assert "Sent by partner reporting centre: <strong>herts-lgbt-centre</strong>" in page

@@ -186,7 +186,8 @@ def test_the_stream_sends_a_snapshot_then_a_new_one_after_a_routing_event(
     assert snap["force"]["waiting_total"] == 1
 
     fake_store.officers.set_status("blake", Availability.AVAILABLE)
-    route(fake_store, settings, case_id, now=clock())   # offered to Blake (neighbour pool)
+    # Alex (away) holds Watford's ring: Blake, a neighbour, once its neighbours ring opens
+    route(fake_store, settings, case_id, now=clock() + settings.ring_times(2)[1])
     _, snap = snapshot_of(next(stream))
     assert [o["id"] for o in snap["offers"]] == [case_id]
     assert snap["offers"][0]["officer_id"] == "blake"
@@ -284,8 +285,8 @@ def test_a_supervisor_reads_any_case_safety_first_and_the_read_is_audited(
     resp = sam.get(f"/cases/{offered}/view?purpose=supervision")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert page.index("Contact safety") < page.index(CANARY)
-    assert "Do not leave voicemail" in page
+    assert page.index("How to contact safely") < page.index(CANARY)  # the officer's words
+    assert "never leave a voicemail" in page
     audit = case_audit(fake_store)
     assert [(a["type"], a["case_id"], a["by"]) for a in audit] == [
         ("CaseViewed", offered, "sam")]
@@ -385,3 +386,13 @@ def test_supervisor_pages_need_a_sign_in(app, offered):
     for method, path in SUPERVISOR_ROUTES[:4]:
         resp = client.open(path.format(case=offered), method=method)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_a_supervisor_following_a_case_link_from_an_alert_reaches_the_case(
+        sam, fake_store, offered):
+    """Notifications link to /cases/<id> (the officer's address); a supervisor is sent on
+    to the supervisor's view (which asks why first), never refused."""
+    resp = sam.get(f"/cases/{offered}")
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/cases/{offered}/view"
+    assert "Why are you opening this case?" in sam.get(resp.headers["Location"]).get_data(
+        as_text=True)
