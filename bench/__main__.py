@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only latency,intake,routing,pick,rings,failover]`.
+"""`python -m bench [--quick] [--only latency,intake,routing,pick,rings,throughput,failover]`.
 
 Runs the benchmarks, writes one JSON per benchmark and prints the summary table (also
 written to summary.md; a full run also puts it in README.md between the bench markers).
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bench import failover, intake, latency, pick, report, rings, routing
+from bench import failover, intake, latency, pick, report, rings, routing, throughput
 from bench.common import (
     QUICK_DIR,
     RESULTS_DIR,
@@ -31,11 +31,11 @@ from bench.common import (
 
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     "latency": latency.run, "intake": intake.run, "routing": routing.run, "pick": pick.run,
-    "rings": rings.run, "failover": failover.run,
+    "rings": rings.run, "throughput": throughput.run, "failover": failover.run,
 }
 # What `make bench` runs: the drill more than doubles its time and measures something else
 # (what a failover costs, not speed), so it runs on its own (`make drill`).
-DEFAULT = ("latency", "intake", "routing", "pick", "rings")
+DEFAULT = ("latency", "intake", "routing", "pick", "rings", "throughput")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -241,8 +241,9 @@ def _slowest_stage(stack: dict[str, Any]) -> str:
     why = {
         "intake": "gunicorn's 2 sync workers take one request each at a time",
         "router": f"{WORKER_CONCURRENCY} router processes, one case each at a time",
-        "notifier": "each alert goes out in sequence over in-app, a fresh SMTP session and "
-                    "a fresh HTTP connection with about fourteen Redis round trips, "
+        "notifier": "each alert goes out in sequence over in-app, the process's open SMTP "
+                    "session and a kept-alive HTTP connection with about fourteen Redis "
+                    "round trips, "
                     f"{WORKER_CONCURRENCY} alerts at a time",
     }[slowest]
     rate = stack["rates_per_s"].get(_STAGE_RATE[slowest])

@@ -27,7 +27,11 @@ baseline: the same load's round trip to a bare Flask endpoint doing one Redis LP
 time), as a share of the bare endpoint's. **routing**: cases offered per second by one
 router worker (concurrency 1), as a share of the same worker running a no-op task.
 **pick**: median µs of one `store.routing.assign` with 10, 1,000 and 10,000 officers in a
-district; the ratio is 10,000 to 10. The machine has two cores and other work on it:
+district; the ratio is 10,000 to 10. **throughput**: the highest report rate (stepped 20,
+40, ... reports/s, each held 30 s) the whole stack delivers on both channels with p99
+≤ 1 s and no backlog, as a share of the lightest pipeline's (POST, one Redis write, a
+Celery task, one Lua pick, a Celery task writing a timestamp; same worker counts), plus
+both p99s at 50/s. The machine has two cores and other work on it:
 compare ratios, not absolute numbers.
 
 {start}

@@ -73,7 +73,9 @@ class _TimedRequests(list[dict[str, Any]]):
 
 
 def timed_http_sink(arrivals: Arrivals, secret: str) -> HttpSink:
-    """The test HttpSink whose receiver notes arrival times."""
+    """The test HttpSink whose receiver notes arrival times, speaking HTTP/1.1 (keep-alive)
+    as a real webhook receiver does."""
     sink = HttpSink(secret)
+    sink.server.RequestHandlerClass.protocol_version = "HTTP/1.1"  # type: ignore[attr-defined]
     sink.requests = _TimedRequests(arrivals)
     return sink

@@ -15,6 +15,7 @@ from shared.domain.cases import REVIEW_CLOCK, clock_after_accept
 from shared.domain.officers import Availability
 from shared.domain.routing import MISSED_OFFERS_BEFORE_AWAY
 from shared.domain.states import Action, sources
+from shared.domain.updates import schedule_name
 from shared.store.officers import OfficerChange
 from shared.store.routing import ActionResult, RouteResult
 
@@ -69,6 +70,17 @@ def record_contact(deps: Deps, case_id: str, officer_id: str, channel: str,
         "contact", case_id, actor=officer_id, now=deps.clock(),
         from_states=sources(Action.CONTACT), own=True, channel=channel,
         outcome=outcome)
+
+
+def record_update(deps: Deps, case_id: str, officer_id: str, channel: str) -> ActionResult:
+    """A Victims' Code update given to the reporter (it counts as contact made): the next
+    one falls due by the case's schedule (standard, or enhanced for a repeat victim);
+    `ActionResult.extra` is when (epoch seconds)."""
+    case = deps.store.cases.get(case_id) or {}
+    steps = deps.settings.update_schedules()[schedule_name(case.get("enhanced") == "1")]
+    return deps.store.routing.act(
+        "update", case_id, actor=officer_id, now=deps.clock(),
+        from_states=sources(Action.UPDATE), own=True, channel=channel, steps=list(steps))
 
 
 def close(deps: Deps, case_id: str, actor_id: str, outcome: str, *,

@@ -6,7 +6,8 @@ channel and the error type only: an SMTP or HTTP error text can echo an address.
 Every destination goes through the outbound fence (`shared.outbound`) right before it is
 used: a refused one raises `ChannelRefused` (permanent: no retry). Webhooks and SMTP connect
 to the very address the fence checked (no second DNS lookup), and webhooks follow no
-redirect.
+redirect. SMTP and webhooks keep their connection open between sends, one per process and
+destination address (`shared.pooled`); Apprise opens its own for each send.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import http.client
 import json
 import logging
 import smtplib
-import socket
-import ssl
 import time
 import uuid
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from urllib.parse import unquote, urlparse, urlsplit
 
 from shared.domain.notifications import Message
 from shared.outbound import CHANNEL_SCHEMES, SMTP_SCHEMES, Destination, Fence, OutboundRefused
+from shared.pooled import HttpPool, SmtpSession
 from shared.store.notifications import NotificationRepository
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,9 @@ class SmtpChannel:
         self._user = unquote(parsed.username or "")
         self._password = unquote(parsed.password or "")
         self._from = mail_from
-        self._timeout = timeout
+        # One session per process, reused message after message (shared.pooled).
+        self._session = SmtpSession(self._host, self._port, tls=self._tls, user=self._user,
+                                    password=self._password, timeout=timeout)
 
     def send(self, address: str, message: Message) -> None:
         email = EmailMessage()
@@ -126,67 +128,17 @@ class SmtpChannel:
         email["Message-ID"] = make_msgid(domain=self._from.rpartition("@")[2] or None)
         email.set_content(message.body)
         destination = fenced(self._fence, self.name, self._url, SMTP_SCHEMES)
-        pinned = destination.addresses[0]
         try:
-            smtp: smtplib.SMTP
-            if self._tls:
-                smtp = _PinnedSMTPSSL(pinned, self._host, self._port, timeout=self._timeout,
-                                      context=ssl.create_default_context())
-            else:
-                smtp = _PinnedSMTP(pinned, self._host, self._port, timeout=self._timeout)
-            with smtp:
-                if self._user:
-                    smtp.login(self._user, self._password)
-                smtp.send_message(email)
+            self._session.send(destination.addresses[0], email)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                 smtplib.SMTPDataError) as exc:
             raise ChannelRejected(self.name, exc) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailable(self.name, exc) from None
 
-
-class _PinnedSMTP(smtplib.SMTP):
-    """SMTP to the address the fence checked; the name stays for TLS and greetings."""
-
-    def __init__(self, address: str, host: str, port: int, **kwargs: Any) -> None:
-        self._pinned = address
-        super().__init__(host, port, **kwargs)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return super()._get_socket(self._pinned, port, timeout)  # type: ignore[misc]
-
-
-class _PinnedSMTPSSL(smtplib.SMTP_SSL):
-    """SMTP over TLS to the checked address; the certificate is checked for the name."""
-
-    def __init__(self, address: str, host: str, port: int, **kwargs: Any) -> None:
-        self._pinned = address
-        super().__init__(host, port, **kwargs)
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return super()._get_socket(self._pinned, port, timeout)  # type: ignore[misc]
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, address: str, host: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._pinned = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._pinned, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to the checked address, with SNI and certificate check for the host name."""
-
-    def __init__(self, address: str, host: str, port: int, timeout: float) -> None:
-        self._tls = ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self._tls)
-        self._pinned = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._pinned, self.port), self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+    def close(self) -> None:
+        """End the open session (worker shutdown)."""
+        self._session.close()
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -204,7 +156,7 @@ class WebhookChannel:
                  timeout: float = TIMEOUT) -> None:
         self._secret = secret
         self._fence = fence or Fence()
-        self._timeout = timeout
+        self._pool = HttpPool(timeout)  # keep-alive, per checked destination address
 
     def send(self, address: str, message: Message) -> None:
         destination = fenced(self._fence, self.name, f"webhook+{address}")
@@ -223,20 +175,18 @@ class WebhookChannel:
         }
         parts = urlsplit(address)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        kind = _PinnedHTTPSConnection if destination.scheme == "webhook+https" \
-            else _PinnedHTTPConnection
-        connection = kind(destination.addresses[0], destination.host, destination.port,
-                          self._timeout)
+        key = (destination.scheme == "webhook+https", destination.host, destination.port,
+               destination.addresses[0])
         try:  # http.client follows no redirect: a 3xx is a failed delivery
-            connection.request("POST", path, body=body, headers=headers)
-            with connection.getresponse() as response:
-                status = response.status
+            status = self._pool.post(key, path, body, headers)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise ChannelUnavailable(self.name, exc) from None
-        finally:
-            connection.close()
         if not 200 <= status < 300:
             raise ChannelRejected(self.name, f"HTTP{status}")
+
+    def close(self) -> None:
+        """Close the idle keep-alive connections (worker shutdown)."""
+        self._pool.close()
 
 
 class AppriseChannel:

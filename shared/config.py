@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 
 from shared import outbound
 from shared.domain.rings import DEFAULT_RINGS, RingTimes, parse_rings
+from shared.domain.updates import DEFAULT_SCHEDULE, parse_schedule
 
 ENVIRONMENTS = ("development", "test", "production")
 DURABILITY_MODES = ("async", "fsync", "replicated")
@@ -87,6 +88,7 @@ class Settings:
     sweep_interval_seconds: int = 5
     route_max_attempts: int = 10
     retention_days: str = "report=2190,callback=365"
+    update_schedule: str = DEFAULT_SCHEDULE  # Victims' Code updates (shared/domain/updates.py)
     log_level: str = "INFO"
     log_format: str = "json"
     neutral_exit_url: str = "https://www.bbc.co.uk/weather"
@@ -168,6 +170,10 @@ class Settings:
         """Seconds of case age at which the district, neighbours and force-wide rings open
         for this priority (shared/domain/rings.py)."""
         return parse_rings(self.rings)[priority]
+
+    def update_schedules(self) -> dict[str, tuple[int, ...]]:
+        """Victims' Code update steps (seconds) by schedule: standard and enhanced."""
+        return parse_schedule(self.update_schedule)
 
     def sla_review_seconds(self, priority: int) -> int:
         """Time to review and close (or refer) a case nobody may contact, from acceptance."""
@@ -477,6 +483,11 @@ def _rings(text: str) -> str:
     return text
 
 
+def _update_schedule(text: str) -> str:
+    parse_schedule(text)
+    return text
+
+
 def _per_priority(text: str) -> str:
     parse_per_priority(text)
     return text
@@ -630,6 +641,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sweep_interval_seconds": _int_range(1, 300),
     "route_max_attempts": _int_range(1, 1000),
     "retention_days": _retention,
+    "update_schedule": _update_schedule,
     "outbox_grace_seconds": _int_range(1, 3600),
     "events_maxlen": _int_range(1000, 10_000_000),
     "outbound_allow": _outbound_allow,

@@ -178,6 +178,11 @@ class Api(flask_smorest.Api):
     def __init__(self, app: flask.Flask, *, errors: ErrorResponses) -> None:
         super().__init__(app, spec_kwargs={"extra_plugins": [errors, SchemaRules()]})
 
+    def _register_pagination_header(self) -> None:
+        """Nothing: neither API paginates. flask-smorest would register its pagination
+        header, and with it a stray `PaginationMetadata` schema in every document (it has no
+        option to turn this off)."""
+
     def handle_http_exception(self, error: HTTPException) -> Any:
         payload, code, headers = super().handle_http_exception(error)
         own = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}

@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 ACTION_STATUS = {"not_found": 404, "not_yours": 403, "illegal_transition": 409,
                  "not_due": 409, "same_officer": 409, "at_capacity": 409,
-                 "no_such_officer": 422, "invalid_reference": 422, "reason_needed": 422}
+                 "no_such_officer": 422, "invalid_reference": 422, "reason_needed": 422,
+                 "channel_not_allowed": 422}
 _MESSAGES = {
     "not_yours": "This case is not offered to or held by you.",
     "illegal_transition": "Not possible in its current state ({detail}).",
@@ -44,8 +45,9 @@ _MESSAGES = {
     "same_officer": "The case is already with that officer.",
     "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "No officer with that id takes cases.",
-    "invalid_reference": "Enter a case reference like K7XM-4QPA-R.",
+    "invalid_reference": "Enter a case reference like K7XM-4QPA-Q.",
     "reason_needed": "This case is not with you: say why you are opening it (`purpose`).",
+    "channel_not_allowed": "The reporter's contact safety profile does not allow {detail}.",
 }
 _DOC = {401: "No or invalid API token", 403: "Not allowed for your role, or not your case",
         404: "No such case", 409: "Not possible in the case's current state",
@@ -101,6 +103,8 @@ def _refused(exc: CaseActionError) -> ResponseReturnValue:
         body["errors"] = {"json": {"officer_id": [message]}}
     if exc.code == "invalid_reference":
         body["errors"] = {"query": {"reference": [message]}}
+    if exc.code == "channel_not_allowed":
+        body["errors"] = {"json": {"channel": [message]}}
     if exc.code == "reason_needed":
         body["errors"] = {"query": {"purpose": [message]}}
     return body, status
@@ -196,6 +200,19 @@ def contact(body: dict[str, Any], case_id: str) -> Any:
                             body["outcome"])
 
 
+@blp.route("/cases/<case_id>/updates", methods=["POST"])
+@officers_only
+@blp.arguments(s.UpdateSchema)
+@blp.response(200, s.UpdateResultSchema)
+@_doc(404, 409, 422)
+def record_update(body: dict[str, Any], case_id: str) -> Any:
+    """Record a Victims' Code update given to the reporter of my case, on a channel their
+    contact safety profile allows (422 naming `channel` if not); it counts as contact made,
+    and the next update falls due by the case's schedule (standard or enhanced)."""
+    return h.record_update(current_deps(), current_staff(), case_id, body["channel"],
+                           body.get("note"))
+
+
 @blp.route("/cases/<case_id>/notes", methods=["POST"])
 @blp.arguments(s.NoteSchema)
 @blp.response(201, s.NoteCreatedSchema)
@@ -221,7 +238,7 @@ def close(body: dict[str, Any], case_id: str) -> Any:
 @blp.response(200, s.CaseSummarySchema)
 @_doc(404, 422)
 def find_case(query: dict[str, Any]) -> Any:
-    """Find a case by the reference the reporter quotes (`?reference=K7XM-4QPA-R`; case,
+    """Find a case by the reference the reporter quotes (`?reference=K7XM-4QPA-Q`; case,
     spaces and dashes do not matter). Routing fields only; every search is audited."""
     return h.find_case(current_deps(), current_staff(), query["reference"])
 

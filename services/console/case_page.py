@@ -24,6 +24,14 @@ def clock(deps: Deps, case_id: str) -> dict[str, Any]:
             "overdue": summary.sla_due < deps.clock()}
 
 
+def linked(deps: Deps, case: dict[str, str]) -> list[tuple[str, str]]:
+    """A repeat victim's earlier references, each with the case id to link to (the page
+    opens it only if the reader may: the usual access rules), or "" when it is gone.
+    References only: nothing of those cases' contents is read here."""
+    refs = [r for r in (case.get("linked_refs") or "").split(",") if r]
+    return [(ref, deps.store.cases.id_for_reference(ref) or "") for ref in refs]
+
+
 def _safe_now(profile: Any, deps: Deps) -> dict[str, Any]:
     """Is now a safe time to contact them, by their own safe times? If not, the next one."""
     if profile is None:

@@ -27,6 +27,7 @@ LABELS = {  # wording where the code alone reads badly; anything else is humanis
     "dead_letter": "Could not be routed", "officer_set_away": "Officer set away",
     "force_wide": "Force-wide",
     "skill_waiting": "Waiting for a scarce skill", "review_breach": "Review overdue",
+    "update_overdue": "Victim update overdue", "update": "Update to the victim",
     "waiting_too_long": "Long wait", "review": "Review", "contact": "First contact",
     # why a pending offer was withdrawn (OfferWithdrawn events)
     "officer_away": "Officer went away", "officer_off_duty": "Officer went off duty",

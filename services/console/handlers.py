@@ -137,13 +137,14 @@ def me(deps: Deps, staff: Staff) -> dict[str, Any]:
 
 
 def my_cases(deps: Deps, staff: Staff) -> dict[str, list[dict[str, Any]]]:
-    """My offers (soonest deadline first) and open cases (soonest SLA due first)."""
+    """My offers (soonest deadline first) and open cases (whatever falls due soonest
+    first: the SLA clock or the next Victims' Code update)."""
     now = deps.clock()
     summaries = deps.store.caseload.officer_cases(staff.id)
     offers = sorted((s for s in summaries if s.state == "offered"),
                     key=lambda s: s.offer_deadline or 0.0)
     held = sorted((s for s in summaries if s.state != "offered"),
-                  key=lambda s: (s.sla_due is None, s.sla_due or 0.0, s.accepted_at or 0.0))
+                  key=lambda s: (s.next_due is None, s.next_due or 0.0, s.accepted_at or 0.0))
     return {"offers": [_with_time_left(s, now) for s in offers],
             "open": [_with_time_left(s, now) for s in held]}
 
@@ -153,8 +154,9 @@ def _with_time_left(summary: CaseSummary, now: float) -> dict[str, Any]:
         and summary.offer_deadline else None
     sla_left = summary.sla_due - now if summary.sla_due else None
     age = now - summary.created_at if summary.created_at else None
+    update_left = summary.next_update_at - now if summary.next_update_at else None
     return asdict(summary) | {"seconds_left": left, "sla_seconds_left": sla_left,
-                              "age_seconds": age}
+                              "age_seconds": age, "update_seconds_left": update_left}
 
 
 # officer actions (the store scripts check ownership and state again, atomically)
@@ -178,6 +180,23 @@ def record_contact(deps: Deps, staff: Staff, case_id: str, channel: str,
     case_for(deps, staff, case_id, "contact")
     result = casework.record_contact(deps, case_id, staff.id, channel, outcome)
     return _done(deps, "contact", case_id, staff, result)
+
+
+def record_update(deps: Deps, staff: Staff, case_id: str, channel: str,
+                  note: str | None = None) -> dict[str, str]:
+    """A Victims' Code update given to the reporter, on a channel their contact safety
+    profile allows (else `channel_not_allowed`); the optional note is sealed on the case.
+    The next update falls due by the case's schedule."""
+    case = case_for(deps, staff, case_id, "update")
+    opened = deps.sealer.unseal(case["sealed"]) if case.get("sealed") else {}
+    profile = contact.profile_for(str(opened.get("kind") or case.get("kind") or ""),
+                                  dict(opened.get("submission") or {}))
+    if profile is None or not profile.allows(channel):
+        raise CaseActionError("channel_not_allowed", channel)
+    result = casework.record_update(deps, case_id, staff.id, channel)
+    if note and note.strip():
+        _add_note(deps, staff, case_id, note, kind="update")
+    return _done(deps, "update", case_id, staff, result) | {"next_update_at": result.extra}
 
 
 def add_note(deps: Deps, staff: Staff, case_id: str, text: str) -> dict[str, str]:

@@ -38,7 +38,7 @@ from services.console import handlers as h
 from shared.bootstrap import Deps
 from shared.broker_queues import BrokerQueues
 from shared.domain import events
-from shared.domain.alerts import EMERGENCY_CASE, EMERGENCY_WAITING
+from shared.domain.alerts import EMERGENCY_CASE, EMERGENCY_WAITING, SKILL_WAITING
 from shared.messaging import NOTIFY_QUEUE, ROUTE_QUEUE, SWEEP_QUEUE
 from shared.store import StoreUnavailable
 from shared.store.feed import EventFeed, valid_stream_id
@@ -50,6 +50,8 @@ EXTENSION = "liaison_live"
 QUEUES = (ROUTE_QUEUE, NOTIFY_QUEUE, SWEEP_QUEUE)
 QUIET_EVENTS = frozenset({events.CASE_VIEWED, events.NOTE_ADDED})  # change no number shown
 EMERGENCY_ALERTS = frozenset({EMERGENCY_CASE, EMERGENCY_WAITING})
+WAITING_ALERTS = frozenset({EMERGENCY_WAITING, SKILL_WAITING})
+WAITING_SHOWN = 25  # waiting cases listed one by one (the counts cover them all)
 ALERT_FIELDS = ("id", "kind", "case_id", "reference", "district", "priority", "officer_id",
                 "skills")
 ALIVE_SECONDS = 10 * 60
@@ -102,6 +104,8 @@ def snapshot(deps: Deps, broker: BrokerQueues, event_id: str = "") -> dict[str, 
     depths = broker.depths(QUEUES)
     health = deps.store.health
     offers = sorted(state.force.offers, key=lambda o: o.seconds_left)
+    why = {a.get("case_id", ""): _why_waiting(a) for a in alerts
+           if a.get("kind") in WAITING_ALERTS}
     crew = workers(health.last_signs(now=now), depths, health.oldest_overdue(), now,
                    deps.settings.sweep_interval_seconds)
     return {
@@ -112,9 +116,15 @@ def snapshot(deps: Deps, broker: BrokerQueues, event_id: str = "") -> dict[str, 
                     "officer_id": o.officer_id, "district": o.district, "priority": o.priority,
                     "since": now - o.age_seconds, "until": now + o.seconds_left}
                    for o in offers],
-        "alerts": [{**{f: a.get(f, "") for f in ALERT_FIELDS},
-                    "emergency": a.get("kind") in EMERGENCY_ALERTS,
-                    "since": float(a.get("created_at") or now)} for a in alerts],
+        "alerts": sorted(({**{f: a.get(f, "") for f in ALERT_FIELDS},
+                           "emergency": a.get("kind") in EMERGENCY_ALERTS,
+                           "since": float(a.get("created_at") or now)} for a in alerts),
+                         key=lambda a: (not a["emergency"], a["since"])),
+        "waiting": [{"id": w.case_id, "case_id": w.case_id, "reference": w.reference,
+                     "priority": w.priority, "district": w.district, "since": w.since,
+                     "ring": "" if w.ring is None else f"ring_{w.ring}",
+                     "why": why.get(w.case_id, "")}
+                    for w in deps.store.queues.waiting_cases(now=now, limit=WAITING_SHOWN)],
         "breached": [_sla_item(i) for i in sla.breached],
         "at_risk": [_sla_item(i) for i in sla.at_risk],
         "dead_letters": [{"id": d.id, "kind": d.kind, "case_id": d.case_id,
@@ -130,6 +140,13 @@ def snapshot(deps: Deps, broker: BrokerQueues, event_id: str = "") -> dict[str, 
                    "at_risk": len(sla.at_risk),
                    "stalled_workers": sum(w["status"] == "stalled" for w in crew)},
     }
+
+
+def _why_waiting(alert: dict[str, str]) -> str:
+    """Why a case waits, as a code the dashboard labels (and the skill it needs, if any)."""
+    if alert.get("kind") == SKILL_WAITING and alert.get("skills"):
+        return f"needs {alert['skills']}"
+    return alert.get("kind", "")
 
 
 def _queue(q: DistrictQueue, now: float) -> dict[str, Any]:

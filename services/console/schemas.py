@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate
 
 from shared.casework import CLOSE_OUTCOMES, CONTACT_CHANNELS, CONTACT_OUTCOMES, DECLINE_REASONS
 from shared.domain import consultation
+from shared.domain.contact import CHANNELS as REPORTER_CHANNELS
 from shared.domain.model import Priority
 from shared.domain.officers import Availability
 from shared.schemas import StrictSchema, Text
@@ -83,6 +84,14 @@ class ContactSchema(StrictSchema):
     outcome = _choice(CONTACT_OUTCOMES)
 
 
+class UpdateSchema(StrictSchema):
+    channel = _choice(REPORTER_CHANNELS, metadata={
+        "description": "How the update was given: one of the channels the reporter's "
+                       "contact safety profile allows (else 422)"})
+    note = Text(validate=validate.Length(max=500, error="Use 500 characters or fewer."),
+                metadata={"description": "A short note, kept sealed on the case"})
+
+
 class NoteSchema(StrictSchema):
     text = Text(required=True, validate=[validate.Length(
         min=1, max=5000, error="Use between 1 and 5000 characters."), _not_blank],
@@ -111,8 +120,8 @@ class StatsQuerySchema(StrictSchema):
 
 class FindCaseQuerySchema(StrictSchema):
     reference = fields.String(required=True, validate=validate.Length(
-        min=1, max=40, error="Enter a case reference like K7XM-4QPA-R."), metadata={
-        "description": "The case reference, e.g. K7XM-4QPA-R (case, spaces, dashes ignored)"})
+        min=1, max=40, error="Enter a case reference like K7XM-4QPA-Q."), metadata={
+        "description": "The case reference, e.g. K7XM-4QPA-Q (case, spaces, dashes ignored)"})
 
 
 class ReadCaseQuerySchema(StrictSchema):
@@ -160,6 +169,13 @@ class CaseSummarySchema(Schema):
     first_contact_at = Instant()
     sla_due = Instant(metadata={"description": "When the running SLA clock runs out"})
     sla_seconds_left = fields.Float(allow_none=True)
+    risk = fields.String(metadata={"description": "Risk rating at intake: low, medium or "
+                                                  "high ('' for older cases)"})
+    enhanced = fields.Boolean(metadata={"description": "A repeat victim (Victims' Code "
+                                                       "enhanced updates)"})
+    next_update_at = Instant(metadata={"description": "When the next Victims' Code update "
+                                                      "to the reporter is due (open, "
+                                                      "contactable cases)"})
 
 
 class MyCasesSchema(Schema):
@@ -194,6 +210,16 @@ class CaseDetailSchema(Schema):
     erased_at = Instant(metadata={"description": "When the retention schedule erased its "
                                                  "personal data (submission and notes)"})
     outcome = fields.String(dump_default=None, allow_none=True)
+    risk = fields.String(metadata={"description": "Risk rating at intake: low, medium, high"})
+    enhanced = Flag(metadata={"description": "A repeat victim within 12 months: Victims' "
+                                             "Code enhanced updates, priority one step up"})
+    linked_refs = CommaList(metadata={"description": "References of the same person's "
+                                                     "earlier cases (open one only if you "
+                                                     "may: the usual access rules)"})
+    next_update_at = Instant(metadata={"description": "When the next Victims' Code update "
+                                                      "is due"})
+    last_update_at = Instant()
+    updates_given = fields.Integer(dump_default=0)
 
 
 class ContactSafetySchema(Schema):
@@ -225,6 +251,12 @@ class ActionResultSchema(Schema):
     state = fields.String()
     officer_id = fields.String(metadata={
         "description": "After a reassignment: the officer now offered the case ('' = none)"})
+
+
+class UpdateResultSchema(Schema):
+    case_id = fields.String()
+    state = fields.String()
+    next_update_at = Instant(metadata={"description": "When the next update is due"})
 
 
 class NoteCreatedSchema(Schema):

@@ -1,28 +1,34 @@
 """Admin pages: officers (add and edit districts, skills, capacity, channels, rota, leave and
-status), staff accounts, and the audit log filtered by case, person and date.
+status), console logins, and the audit log filtered by case, person and date.
 
-An officer form is checked with the same helpers the CLI uses
-(`shared.domain.officer_checks`) and saved through `shared.officer_records.save_officer`, so
-the web and the CLI agree; a problem is shown beside its field and nothing is saved. Every
-save appends `OfficerUpdated` (who, whom, which fields — never the values) to the events and
-audit streams.
+An officer form (`officer_form`: structured rows, no mini-language) is checked with the same
+helpers the CLI uses (`shared.domain.officer_checks`) and saved through
+`shared.officer_records.save_officer`, so the web and the CLI agree; a problem is shown beside
+its field and nothing is saved. Every save appends `OfficerUpdated` (who, whom, which fields
+— never the values) to the events and audit streams. "Send a test" sends a fixed message
+through the notifier's own channels, behind the outbound fence, and logs no URL.
 
 Roles are not changed here. Nobody changes their own role; and making someone a supervisor
 or an admin (who see every case, or run the console), or taking that role away, is done
 only with the CLI (`liaison officers update ID --role ROLE`) by an operator with access to
 the server — simpler and safer than a second admin's approval, and it means a stolen or
 rogue admin session cannot promote itself. The CLI ends the person's sessions and revokes
-their API token at once. Logins (create, reset, disable, enable) are CLI-only too.
+their API token at once.
+
+Logins (`/admin/accounts`) follow the CLI's rules (`ops/cli/accounts.py`): the password
+policy of `shared.passwords`, a reset or a disable ends the person's sessions (a disable also
+revokes their API token), every change is audited (`AccountChanged`, and `AccessEnded` for a
+disable) with `via=console` and the admin's id. Nobody changes their own login here, and
+the logins of supervisors and admins are created and reset only with the CLI — else an admin
+could set a supervisor's password and read every case.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
@@ -32,33 +38,32 @@ from werkzeug.datastructures import MultiDict
 from services.console.access import ADMIN, current_web_staff, page_for
 from services.console.auth import current_deps
 from services.console.display import event_label, label
-from shared.domain import consultation, events
-from shared.domain.officer_checks import (
-    check_capacity,
-    check_channels,
-    check_districts,
-    check_email,
-    check_id,
-    check_name,
-    check_role,
-    check_shifts,
-    check_skills,
-    check_status,
+from services.console.officer_form import (
+    WEEKDAY_NAMES,
+    editors,
+    form_values,
+    instant,
+    read_channels,
+    read_officer,
 )
-from shared.domain.officers import Availability, Officer, Role, new_officer_id
-from shared.domain.rota import Leave, Rota
-from shared.domain.weekly import days_text, resolve
+from shared import passwords
+from shared.channels import ChannelError
+from shared.domain import consultation, events
+from shared.domain.notifications import Message
+from shared.domain.officer_checks import check_id
+from shared.domain.officers import Availability, Officer, Role
 from shared.officer_records import save_officer
-from shared.outbound import Fence, check_channel_urls
+from shared.outbound import Fence
+from shared.store.accounts import AccountError
 from shared.store.feed import valid_stream_id
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["bp", "form_values", "read_officer", "register", "role_refusal"]
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-T = TypeVar("T")
 PAGE = 100
 _CASE_ID = re.compile(r"^[0-9a-f]{32}\Z")
-_LEAVE = re.compile(r"^\s*(\S+)\s+(?:to|–|-)\s+(\S+)\s*$")
 
 
 def register(app: Flask) -> None:
@@ -147,110 +152,72 @@ def role_refusal(old: Officer | None, role: Role, by: str) -> str:
     return ""
 
 
-def _form_page(old: Officer | None, values: Any, errors: dict[str, str]) -> str:
+def _form_page(old: Officer | None, values: Any, errors: dict[str, str],
+               tested: dict[str, Any] | None = None) -> str:
     deps = current_deps()
     return render_template("admin/officer.html", old=old, values=values, errors=errors,
                            districts=deps.force.choices(), roles=[r.value for r in Role],
-                           statuses=[a.value for a in Availability])
+                           statuses=[a.value for a in Availability], edit=editors(values),
+                           weekdays=WEEKDAY_NAMES, tested=tested or {},
+                           timezone=deps.force.timezone)
 
 
-@dataclass
-class _Checks:
-    """Runs each check, keeping the first problem per field (and None for its value)."""
-
-    errors: dict[str, str]
-
-    def run(self, name: str, check: Callable[[], T]) -> T | None:
-        try:
-            return check()
-        except ValueError as exc:
-            self.errors[name] = str(exc)[:1].upper() + str(exc)[1:] + "."
-            return None
+TEST_MESSAGE = Message(subject="Liaison: a test message",
+                       body="A test from the Liaison console: this channel works. "
+                            "Nothing needs doing.", kind="channel_test")
 
 
-def read_officer(form: Any, force: Any, tz: ZoneInfo, old: Officer | None, *,
-                 fence: Fence | None = None) -> tuple[Officer | None, dict[str, str]]:
-    """An officer from the posted form, or None and a message per bad field (channel URLs
-    also through the outbound fence: allowed scheme, host resolved, no internal address)."""
-    c = _Checks({})
-
-    def lines(name: str) -> list[str]:
-        return [line.strip() for line in form.get(name, "").splitlines() if line.strip()]
-
-    name = c.run("name", lambda: check_name(form.get("name", "")))
-    role = c.run("role", lambda: check_role(form.get("role", "")))
-    home = c.run("home", lambda: check_districts(force, [form["home"]] if form.get("home")
-                                                 else []))
-    cover = c.run("cover", lambda: check_districts(force, form.getlist("cover")))
-    skills = c.run("skills", lambda: check_skills(re.split(r"[,\s]+", form.get(
-        "skills", ""))))
-    capacity = c.run("capacity", lambda: check_capacity(form.get("capacity", "").strip()))
-    email = c.run("email", lambda: check_email(form.get("email", "")))
-    channels = c.run("channels", lambda: check_channel_urls(
-        check_channels(lines("channels")), fence or Fence()))
-    shifts = c.run("shifts", lambda: check_shifts(lines("shifts")))
-    leave = c.run("leave", lambda: tuple(_leave(line, tz) for line in lines("leave")))
-    status = c.run("status", lambda: check_status(form.get("status", "")))
-    officer_id = old.id if old else c.run("id", lambda: check_id(
-        form.get("id", "").strip() or new_officer_id()))
-    if role is Role.OFFICER and home == ():
-        c.errors.setdefault("home", "An officer needs a home district.")
-    if c.errors or None in (name, role, home, cover, skills, capacity, email, channels,
-                            shifts, leave, status, officer_id):
-        return None, c.errors
-    assert name and role and home is not None and cover is not None and status and officer_id
-    return Officer(id=officer_id, name=name, role=role,
-                   districts=tuple(dict.fromkeys(home + cover)), skills=skills or frozenset(),
-                   capacity=capacity or 0, status=status, email=email or "",
-                   channels=channels or (), rota=Rota(shifts=shifts or (), leave=leave or ()),
-                   ), {}
-
-
-def _leave(line: str, tz: ZoneInfo) -> Leave:
-    """'2026-12-24 to 2026-12-27' (whole days, inclusive) or ISO date-times, in force time."""
-    match = _LEAVE.match(line)
-    if not match:
-        raise ValueError(f"{line!r} is not leave; write 'YYYY-MM-DD to YYYY-MM-DD'")
-    start, end = _instant(match[1], tz, end_of_day=False), _instant(match[2], tz,
-                                                                   end_of_day=True)
-    if end <= start:
-        raise ValueError(f"in {line!r} the end is not after the start")
-    return Leave(start, end)
-
-
-def _instant(text: str, tz: ZoneInfo, *, end_of_day: bool) -> datetime:
+@bp.post("/officers/channels/test")
+@page_for(*ADMIN)
+def test_channel() -> ResponseReturnValue:
+    """Send a fixed test message to one channel of the form (the `test` button's row), then
+    show the form again as posted, with the outcome beside that channel. Nothing is saved.
+    The URL goes through the fence right before use and is never logged."""
+    deps = current_deps()
+    editing = request.form.get("editing", "")
+    old = deps.store.officers.get(editing) if editing and _valid_id(editing) else None
+    if editing and old is None:
+        abort(404)
     try:
-        day = date.fromisoformat(text)
+        row = int(request.form.get("test", ""))
+        url = [u for u in request.form.getlist("channels") if u.strip()][row].strip()
+    except (ValueError, IndexError):
+        return _form_page(old, request.form, {"channels": "Choose a channel to test."}), 422
+    ok, message = _send_test(url)
+    logger.info("channel test", extra={"staff_id": current_web_staff().id,
+                                       "officer_id": editing, "ok": ok,
+                                       "scheme": url.partition("://")[0][:20]})
+    tested = {"row": row, "ok": ok, "message": message}
+    return _form_page(old, request.form, {}, tested), 200 if ok else 422
+
+
+def _send_test(url: str) -> tuple[bool, str]:
+    """(sent?, what to tell the admin) — the channel's kind of failure, never its URL."""
+    deps = current_deps()
+    try:
+        [checked] = read_channels(MultiDict({"channels": url}),
+                                  Fence(deps.settings.outbound_allow))
+    except ValueError as exc:
+        return False, "Not sent: " + str(exc) + "."
+    name, address = (("webhook", checked.removeprefix("webhook+"))
+                     if checked.startswith("webhook+") else ("apprise", checked))
+    channel = deps.channels.get(name)
+    if channel is None:
+        return False, "Not sent: this console has no such channel."
+    try:
+        channel.send(address, TEST_MESSAGE)
+    except ChannelError as exc:
+        logger.warning("channel test failed", extra={"channel": name, "error": exc.cause})
+        return False, f"Not sent: the {name} channel failed ({exc.cause})."
+    return True, "Sent: check that it arrived."
+
+
+def _valid_id(text: str) -> bool:
+    try:
+        check_id(text)
     except ValueError:
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or a date and time "
-                             "(YYYY-MM-DDTHH:MM)") from None
-        return resolve(at, tz) if at.tzinfo is None else at.astimezone(UTC)
-    return resolve(datetime.combine(day + timedelta(days=end_of_day), datetime.min.time()), tz)
-
-
-def form_values(officer: Officer, tz: ZoneInfo) -> MultiDict[str, str]:
-    """An officer as the form's fields (what `read_officer` reads back)."""
-    values: MultiDict[str, str] = MultiDict({
-        "name": officer.name, "role": officer.role.value, "home": officer.home,
-        "skills": ", ".join(sorted(officer.skills)), "capacity": str(officer.capacity),
-        "email": officer.email, "status": officer.status.value,
-        "channels": "\n".join(officer.channels),
-        "shifts": "\n".join(f"{days_text(w.days)} {w.start:%H:%M}-{w.end:%H:%M}"
-                            for w in officer.rota.shifts),
-        "leave": "\n".join(_leave_text(lv, tz) for lv in officer.rota.leave)})
-    for code in officer.districts[1:]:
-        values.add("cover", code)
-    return values
-
-
-def _leave_text(leave: Leave, tz: ZoneInfo) -> str:
-    start, end = leave.start.astimezone(tz), leave.end.astimezone(tz)
-    if start.time() == end.time() == datetime.min.time():
-        return f"{start.date()} to {end.date() - timedelta(days=1)}"
-    return f"{start:%Y-%m-%dT%H:%M} to {end:%Y-%m-%dT%H:%M}"
+        return False
+    return True
 
 
 # --- accounts and the audit log ------------------------------------------------------------
@@ -258,14 +225,153 @@ def _leave_text(leave: Leave, tz: ZoneInfo) -> str:
 @bp.get("/accounts")
 @page_for(*ADMIN)
 def accounts() -> ResponseReturnValue:
-    """Everyone on the staff, with their login (if any): username, role, locked, disabled."""
+    """Everyone on the staff, with their login (if any): username, role, locked, disabled;
+    and the forms that create, reset, disable and enable a login."""
+    return _accounts_page({}, {})
+
+
+def _accounts_page(errors: dict[str, str], form: Any, status: int = 200,
+                   subject: str = "") -> ResponseReturnValue:
     deps = current_deps()
     logins = {a.id: a for a in deps.store.accounts.all()}
     now = deps.clock()
     locked = {a.id: deps.store.accounts.locked_until(a.username) - now
               for a in logins.values()}
     staff = sorted(deps.store.officers.all(), key=lambda o: o.name.lower())
-    return render_template("admin/accounts.html", staff=staff, logins=logins, locked=locked)
+    return render_template("admin/accounts.html", staff=staff, logins=logins, locked=locked,
+                           errors=errors, form=form, subject=subject,
+                           me=current_web_staff().id, console_managed=CONSOLE_MANAGED,
+                           min_length=passwords.MIN_LENGTH), status
+
+
+CONSOLE_MANAGED = frozenset({Role.OFFICER})  # logins the console may create and reset
+OWN_LOGIN = "You cannot change your own login here; an operator does, with the CLI."
+PRIVILEGED_LOGIN = ("The logins of supervisors and admins are created and reset only by an "
+                    "operator on the server, with `liaison accounts {command}`.")
+
+
+@bp.post("/accounts/<officer_id>/create")
+@page_for(*ADMIN)
+def create_login(officer_id: str) -> ResponseReturnValue:
+    """Give a staff member a console login (username and a password typed twice)."""
+    deps, me = current_deps(), current_web_staff().id
+    person = _person(officer_id)
+    form = request.form
+    errors: dict[str, str] = {}
+    if person.id == me:
+        errors["username"] = OWN_LOGIN
+    elif person.role not in CONSOLE_MANAGED:
+        errors["username"] = PRIVILEGED_LOGIN.format(command="create")
+    username = _checked(errors, "username", lambda: passwords.check_username(
+        form.get("username", "")))
+    if username and deps.store.accounts.by_username(username) is not None:
+        errors.setdefault("username", f"The username {username!r} is taken.")
+    password = _new_password(errors, form, username or "")
+    if not errors and username and password:
+        try:
+            deps.store.accounts.create(person.id, username, passwords.hash_password(password))
+        except AccountError as exc:
+            errors["username"] = str(exc)[:1].upper() + str(exc)[1:] + "."
+    if errors:
+        return _accounts_page(errors, form, 422, subject=person.id)
+    _audit_login(person.id, "created")
+    flash(f"{person.name} can now sign in as {username}.", "success")
+    return redirect(url_for(".accounts"))
+
+
+@bp.post("/accounts/<officer_id>/password")
+@page_for(*ADMIN)
+def reset_login(officer_id: str) -> ResponseReturnValue:
+    """Set a new password: ends the login's sessions and lifts any lock."""
+    deps = current_deps()
+    person, account = _login_of(officer_id)
+    errors: dict[str, str] = {}
+    if person.id == current_web_staff().id:
+        errors["password"] = OWN_LOGIN
+    elif person.role not in CONSOLE_MANAGED:
+        errors["password"] = PRIVILEGED_LOGIN.format(command="reset-password")
+    password = _new_password(errors, request.form, account.username)
+    if errors or not password:
+        return _accounts_page(errors, request.form, 422, subject=person.id)
+    deps.store.accounts.set_password(account.username, passwords.hash_password(password))
+    _audit_login(person.id, "password_reset")
+    flash(f"New password set for {account.username} ({person.name}); their sessions have "
+          "ended.", "success")
+    return redirect(url_for(".accounts"))
+
+
+@bp.post("/accounts/<officer_id>/disable")
+@page_for(*ADMIN)
+def disable_login(officer_id: str) -> ResponseReturnValue:
+    """Stop a login signing in: its sessions end and its API token is revoked at once."""
+    deps = current_deps()
+    person, account = _login_of(officer_id)
+    if person.id == current_web_staff().id:
+        return _accounts_page({"disable": "You cannot disable your own login."},
+                              request.form, 422, subject=person.id)
+    deps.store.accounts.set_disabled(account.username, True)
+    _audit_login(person.id, "disabled")
+    deps.store.audit.record_admin(events.ACCESS_ENDED, by=current_web_staff().id,
+                                  via="console", now=deps.clock(), officer_id=person.id,
+                                  reason="disabled")
+    flash(f"Disabled {account.username} ({person.name}); their sessions have ended and "
+          "their API token is revoked.", "success")
+    return redirect(url_for(".accounts"))
+
+
+@bp.post("/accounts/<officer_id>/enable")
+@page_for(*ADMIN)
+def enable_login(officer_id: str) -> ResponseReturnValue:
+    """Let a disabled login sign in again, with its existing password."""
+    person, account = _login_of(officer_id)
+    current_deps().store.accounts.set_disabled(account.username, False)
+    _audit_login(person.id, "enabled")
+    flash(f"Enabled {account.username} ({person.name}).", "success")
+    return redirect(url_for(".accounts"))
+
+
+def _person(officer_id: str) -> Officer:
+    found = current_deps().store.officers.get(officer_id) if _valid_id(officer_id) else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def _login_of(officer_id: str) -> tuple[Officer, Any]:
+    person = _person(officer_id)
+    account = current_deps().store.accounts.for_id(person.id)
+    if account is None:
+        abort(404)
+    return person, account
+
+
+def _checked(errors: dict[str, str], name: str, check: Any) -> Any:
+    try:
+        return check()
+    except ValueError as exc:
+        errors.setdefault(name, str(exc)[:1].upper() + str(exc)[1:] + ".")
+        return None
+
+
+def _new_password(errors: dict[str, str], form: Any, username: str) -> str | None:
+    """The typed password if it meets the policy and was typed the same twice."""
+    password = form.get("password", "")
+    password = _checked(errors, "password", lambda: passwords.check_password(password,
+                                                                             username))
+    if password is not None and form.get("confirm", "") != password:
+        errors.setdefault("confirm", "The two passwords differ; type the same one twice.")
+        return None
+    return str(password) if password is not None else None
+
+
+def _audit_login(officer_id: str, change: str) -> None:
+    """`AccountChanged` in the audit trail, as the CLI writes it, with the admin and via."""
+    deps = current_deps()
+    deps.store.audit.record_admin(events.ACCOUNT_CHANGED, by=current_web_staff().id,
+                                  via="console", now=deps.clock(), officer_id=officer_id,
+                                  change=change)
+    logger.info("login changed", extra={"officer_id": officer_id, "change": change,
+                                        "staff_id": current_web_staff().id})
 
 
 @bp.get("/audit")
@@ -287,7 +393,7 @@ def audit() -> ResponseReturnValue:
     for name, end in (("from", False), ("to", True)):
         text = args.get(name, "").strip()
         try:
-            at = _instant(text, tz, end_of_day=end).timestamp() if text else None
+            at = instant(text, tz, end_of_day=end).timestamp() if text else None
             bounds[name] = at - 0.001 if at is not None and end else at
         except ValueError:
             errors[name] = "Give a date as YYYY-MM-DD."

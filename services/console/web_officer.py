@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("officer", __name__)
 OFFER_DEBOUNCE = 0.2  # seconds: an offer reaches the inbox well within 2 s
-CASE_FORMS = ("officer.contact", "officer.add_note", "officer.close")  # errors: back to case
+CASE_FORMS = ("officer.contact", "officer.record_update", "officer.add_note",
+              "officer.close")  # errors: back to case
 FIELD_MESSAGES = {
     "reason": "Choose a reason for declining.",
     "note": "Keep the note to 500 characters or fewer.",
@@ -123,7 +124,8 @@ def case(case_id: str) -> ResponseReturnValue:
     view = h.open_case(deps, current_web_staff(), case_id)
     return render_template("officer/case.html", view=view, case=view.case,
                            sub=view.submission, safety=case_page.safety(view, deps),
-                           clock=case_page.clock(deps, case_id))
+                           clock=case_page.clock(deps, case_id),
+                           linked=case_page.linked(deps, view.case), now_ts=deps.clock())
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -152,6 +154,16 @@ def contact(case_id: str) -> ResponseReturnValue:
     h.record_contact(current_deps(), current_web_staff(), case_id, body["channel"],
                      body["outcome"])
     flash("Contact recorded.", "success")
+    return redirect(url_for(".case", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/updates")
+@page_for(*OFFICER)
+def record_update(case_id: str) -> ResponseReturnValue:
+    body = _form(s.UpdateSchema())
+    h.record_update(current_deps(), current_web_staff(), case_id, body["channel"],
+                    body.get("note"))
+    flash("Update recorded. The next one is due by the date on the case.", "success")
     return redirect(url_for(".case", case_id=case_id))
 
 
@@ -210,6 +222,9 @@ def _refused(exc: CaseActionError) -> ResponseReturnValue:
     if exc.code in ("not_found", "not_yours"):  # the console's own 404 and 403 pages
         return current_app.handle_http_exception(
             NotFound() if exc.code == "not_found" else Forbidden())
+    if exc.code == "channel_not_allowed":
+        flash("Use only a way they said is safe to contact them.", "error")
+        return redirect(_back())
     why = f"the case is now {label(exc.detail).lower()}" \
         if exc.code == "illegal_transition" else "check the case and try again"
     flash(f"That is no longer possible: {why}.", "error")

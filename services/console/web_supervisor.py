@@ -56,8 +56,10 @@ REFUSALS = {
     "no_such_officer": "Choose an officer who takes cases.",
 }
 
+RINGS = {"ring_0": "Its district", "ring_1": "District and neighbours",
+         "ring_2": "The whole force"}  # how far routing has offered a waiting case
 FIND_ERRORS = {
-    "invalid_reference": "Enter a case reference like K7XM-4QPA-R (letters and numbers from "
+    "invalid_reference": "Enter a case reference like K7XM-4QPA-Q (letters and numbers from "
                          "the reference; spaces and dashes do not matter).",
     "not_found": "No case has that reference. Check it with the person who gave it.",
 }
@@ -91,12 +93,14 @@ def _charts() -> dict[str, Any]:
 @bp.get("/dashboard")
 @page_for(*SUPERVISOR)
 def dashboard() -> ResponseReturnValue:
-    """The whole dashboard, rendered on the server (it works without JavaScript)."""
+    """The dashboard, rendered on the server (it works without JavaScript): what needs
+    action now first (alerts, emergencies first; waiting cases one by one; SLA clocks),
+    the rest (workload, offers, officers, workers, charts) folded below."""
     deps = current_deps()
     snap = live.snapshot(deps, current_live().broker,
                          deps.store.feed.latest_event_id())
     staff = {o.id: o for o in deps.store.officers.all()}
-    labels = LABELS | {code: d.name for code, d in deps.force.districts.items()}
+    labels = LABELS | RINGS | {code: d.name for code, d in deps.force.districts.items()}
     return render_template(
         "supervisor/dashboard.html", snap=snap, staff=staff, takers=_takers(staff),
         labels=labels, names={o.id: o.name for o in staff.values()},

@@ -137,7 +137,7 @@ def post_callback(data: dict[str, Any]) -> ResponseReturnValue:
 
 
 @blp.route("/status", methods=["POST"])
-@blp.arguments(STATUS_QUERY, example={"reference": "K7XM-4QPA-R", "check_code": "K7XMQ-4PAR9"})
+@blp.arguments(STATUS_QUERY, example={"reference": "K7XM-4QPA-Q", "check_code": "K7XMQ-4PAR9"})
 @blp.response(200, STATUS, example={"status": WITH_OFFICER, "next_update_by": "2026-12-14"})
 @blp.doc(responses=_STATUS_RESPONSES, security=[{}])
 def post_status(data: dict[str, str]) -> ResponseReturnValue:

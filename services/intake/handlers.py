@@ -14,14 +14,15 @@ from typing import Any
 from marshmallow import ValidationError
 
 from shared.bootstrap import Deps
-from shared.domain import contact
+from shared.domain import contact, repeat, risk, updates
 from shared.domain.alerts import emergency_alert
 from shared.domain.cases import Case, Placement, new_case, with_new_reference
 from shared.domain.checks import new_check_code
 from shared.domain.languages import language_code, language_skill
 from shared.domain.model import CaseKind, HateStrand, Priority
 from shared.domain.notifications import Kind, Notification, RecipientType, new_notification_id
-from shared.domain.triage import TriageFacts, triage
+from shared.domain.risk import Risk
+from shared.domain.triage import Triage, TriageFacts, triage
 from shared.geography import Force
 from shared.store import CreateOutcome
 
@@ -130,6 +131,11 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
     now = deps.clock()
     anonymous = bool(data.get("anonymous"))
     contactable = contact.contactable(kind.value, data)  # the one contact-safety rule
+    people = repeat.person_digests(deps.settings.secret_key,
+                                   contact.profile_for(kind.value, data))
+    earlier = deps.store.cases.earlier_cases(people, since=now - repeat.LINK_WINDOW_SECONDS) \
+        if people else []
+    rating, result = _rate(data, result, enhanced=bool(earlier))
     case = new_case(
         kind, result, placement, now=now,
         strands=tuple(HateStrand(s) for s in data.get("hate_strands", [])),
@@ -137,9 +143,12 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
         anonymous=anonymous, contactable=contactable,
     )
     code = new_check_code()
+    update_due = updates.first_due(deps.settings.update_schedules(), enhanced=bool(earlier),
+                                   created_at=now) if contactable else None
     case = replace(case, extra={
         "check_digest": check_digest(deps.settings.secret_key, case.id, code),
-        **({"partner": partner} if partner else {})})
+        **({"partner": partner} if partner else {}),
+        **care_fields(rating, [ref for _, ref in earlier], update_due)})
     ack_code = _ack_code(kind, data, code, deps)
     plain = _canonical(data)
     sealed = deps.sealer.seal({"kind": kind.value, "submission": json.loads(plain)})
@@ -154,7 +163,8 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             case, sealed, outbox_due=now + deps.settings.outbox_grace_seconds,
             accept_due=now + deps.settings.sla_accept_seconds(int(case.priority)),
             idempotency=idem, alert=alert, notifications=notices, route_message=message,
-            ack_code=ack_code)
+            ack_code=ack_code, update_due=update_due, people=people,
+            link_window=repeat.LINK_WINDOW_SECONDS)
         if outcome is not CreateOutcome.REFERENCE_TAKEN:
             break
         case = with_new_reference(case)
@@ -178,6 +188,32 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
                                       partner=partner)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
                    next_steps_for(case), check_code=code)
+
+
+def _rate(data: dict[str, Any], result: Triage, *, enhanced: bool) -> tuple[Risk, Triage]:
+    """The risk rating, and the triage with the priority it and an enhanced (repeat-victim)
+    case raise (shared/domain/risk.py); the reasons name each raise."""
+    rating = risk.rate(risk.RiskFacts(
+        fear_for_safety=str(data.get("fear_for_safety") or ""),
+        vulnerable=str(data.get("vulnerable") or ""),
+        repeat_incident=bool(data.get("repeat_incident")), threats=bool(data.get("threats")),
+        in_danger=bool(data.get("in_danger")), happening_now=bool(data.get("happening_now"))))
+    priority = risk.raise_priority(result.priority, high_risk=rating is Risk.HIGH,
+                                   enhanced=enhanced)
+    reasons = result.reasons + (("high_risk",) if rating is Risk.HIGH else ()) \
+        + (("repeat_victim",) if enhanced else ())
+    return rating, Triage(priority, reasons)
+
+
+def care_fields(rating: Risk, linked_refs: list[str], update_due: float | None) -> dict[str, str]:
+    """Victim care's plain routing fields: the risk rating, whether the case is enhanced
+    (a repeat victim) and the earlier references it links to, and the Victims' Code update
+    clock (`next_update_at`, only for a case someone may contact)."""
+    fields = {"risk": rating.value, "enhanced": "1" if linked_refs else "0",
+              "linked_refs": ",".join(linked_refs), "updates_given": "0"}
+    if update_due is not None:
+        fields["next_update_at"] = f"{update_due:.6f}"
+    return fields
 
 
 def _ack_code(kind: CaseKind, data: dict[str, Any], code: str, deps: Deps) -> str:

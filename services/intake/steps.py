@@ -25,6 +25,7 @@ Answers = dict[str, list[str]]
 NOT_SURE = "not_sure"  # "why do you think it happened?": the person does not know
 DATE_PARTS = ("when-date-day", "when-date-month", "when-date-year")
 YES = ("yes", "on")
+RISK_WORDS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}  # risk questions' answers
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Step:
 STEPS = (
     Step("what-happened", "What happened", (
         "happening_now", "in_danger", "what_happened", "injuries", "threats",
-        "repeat_incident", "suspect_description")),
+        "repeat_incident", "fear_for_safety", "vulnerable", "suspect_description")),
     Step("when-and-where", "When and where it happened", (
         *DATE_PARTS, "when.time", "when.approximate", "when.description",
         "incident_location.postcode", "incident_location.district",
@@ -58,7 +59,8 @@ SCHEMA = ReportPageSchema()
 
 # The input an error about a group, or a question with options, links to: its first one.
 FIRST_OPTION = {
-    "happening_now": "happening-now", "reporter_role": "reporter-role-victim",
+    "happening_now": "happening-now", "fear_for_safety": "fear-for-safety-yes",
+    "vulnerable": "vulnerable-yes", "reporter_role": "reporter-role-victim",
     "hate_strands": "hate-strands-sexual-orientation", "anonymous": "anonymous-yes",
     "consent_to_contact": "consent-to-contact-yes", "contact.channels": "contact-channels-phone",
     "contact.safe_times": "contact-safe-times-any-time",
@@ -253,6 +255,10 @@ def summary(answers: Answers, labels: Mapping[str, Mapping[str, str]]) -> list[d
     def ticked(*pairs: tuple[str, str]) -> list[str]:
         return [text for name, text in pairs if first(answers, name) in YES]
 
+    def risk_answer(name: str) -> list[str]:
+        word = RISK_WORDS.get(first(answers, name))
+        return [word] if word else []
+
     date = joined_date(answers)
     when = [dt.date.fromisoformat(date).strftime("%-d %B %Y")] if date else []
     rows = [
@@ -263,6 +269,10 @@ def summary(answers: Answers, labels: Mapping[str, Mapping[str, str]]) -> list[d
         ("what-happened", "Also", ticked(("injuries", "Someone was hurt"),
                                          ("threats", "Someone was threatened with violence"),
                                          ("repeat_incident", "This has happened before"))),
+        ("what-happened", "Do you fear for your safety?",
+         risk_answer("fear_for_safety")),
+        ("what-happened", "Anything that makes you more vulnerable?",
+         risk_answer("vulnerable")),
         ("what-happened", "The person or people responsible", shown("suspect_description")),
         ("when-and-where", "When it happened",
          when + shown("when.time") + shown("when.description")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from functools import cache
 
+from celery.signals import worker_process_shutdown
+
 from services.notifier import handlers
 from services.notifier.celery_app import celery_app, settings
 from shared.bootstrap import Deps, bootstrap
@@ -35,3 +37,16 @@ def deliver_notification(notification_id: str) -> str:
         logger.error("notification delivery errored; the sweeper will retry",
                      extra={"notification_id": notification_id, "error": type(exc).__name__})
         return "error"
+
+
+def close_channels(**_: object) -> None:
+    """At worker-process shutdown: QUIT the pooled SMTP session, close idle webhook
+    connections (only if this process built its channels)."""
+    if deps.cache_info().currsize:
+        for channel in deps().channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
+
+worker_process_shutdown.connect(close_channels, weak=False)

@@ -48,6 +48,10 @@ _STAFF: dict[Kind, tuple[str, str]] = {
     Kind.DEAD_LETTER: ("[{priority}] Notification about case {ref} could not be delivered",
                        "A notification about this case kept failing and has been given up. "
                        "Check the case and the recipient's channels."),
+    Kind.UPDATE_OVERDUE: ("[{priority}] Case {ref} is overdue an update to the victim "
+                          "({district})",
+                          "The Victims' Code update to the person who reported this case is "
+                          "overdue. Make sure the officer gives it, or reassign the case."),
 }
 
 

@@ -3,8 +3,8 @@
 Expires offers past their deadline, applies rota changes (and rechecks officers put on the
 rota timer), routes again the waiting cases whose next routing ring opens now,
 re-publishes cases and notifications whose messages may have been lost, and raises SLA
-(accept, first contact, review) and long-wait alerts; once a day (whichever sweeper
-claims the day first) it erases the personal data of cases past retention.
+(accept, first contact, review), Victims' Code update-overdue and long-wait alerts; once
+a day (whichever sweeper claims the day first) it erases the personal data of cases past retention.
 Timers live in Redis sorted sets; nothing here relies on a Celery countdown.
 A sweep that did something logs one INFO line with the counts; one that found nothing due
 logs only at DEBUG (it runs every few seconds).
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from services.router import handlers
 from shared import casework, retention
 from shared.bootstrap import Deps
-from shared.domain.alerts import REVIEW_BREACH, SLA_BREACH
+from shared.domain.alerts import REVIEW_BREACH, SLA_BREACH, UPDATE_OVERDUE
 from shared.domain.officers import off_shift_reason
 from shared.store import StoreUnavailable
 from shared.store.routing import CaseActionError
@@ -130,6 +130,7 @@ def _raise_alerts(deps: Deps, now: float, report: SweepReport) -> None:
     checks = [("sla_accept", "sla_accept", now, SLA_BREACH),
               ("sla_contact", "sla_contact", now, SLA_BREACH),
               ("sla_review", "sla_review", now, REVIEW_BREACH),
+              ("update_overdue", "updates_due", now, UPDATE_OVERDUE),  # Victims' Code
               ("waiting_too_long", "waiting_since", now - deps.settings.wait_alert_seconds,
                "waiting_too_long")]
     for kind, timer, cutoff, alert_kind in checks:

@@ -12,6 +12,7 @@ EMERGENCY_WAITING = "emergency_waiting"  # an emergency nobody eligible can take
 SKILL_WAITING = "skill_waiting"          # waiting for an officer with a required skill
 SLA_BREACH = "sla_breach"                # not accepted, or not contacted, in time
 REVIEW_BREACH = "review_breach"          # a non-contactable case not reviewed in time
+UPDATE_OVERDUE = "update_overdue"        # a Victims' Code update to the reporter is late
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ OFFER_EXPIRED = "OfferExpired"
 OFFER_WITHDRAWN = "OfferWithdrawn"  # the officer became ineligible; `reason` says how
 CONTACT_RECORDED = "ContactRecorded"
 NOTE_ADDED = "NoteAdded"
+UPDATE_GIVEN = "UpdateGiven"  # a Victims' Code update given; `next_update_at` the next due
 CASE_CLOSED = "CaseClosed"
 CASE_REASSIGNED = "CaseReassigned"
 CASE_DEAD_LETTERED = "CaseDeadLettered"

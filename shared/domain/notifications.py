@@ -19,6 +19,7 @@ class Kind(StrEnum):
     SKILL_WAITING = "skill_waiting"        # to supervisors: waits for a required skill
     SLA_BREACH = "sla_breach"              # to supervisors: not accepted / contacted in time
     REVIEW_BREACH = "review_breach"        # to supervisors: a no-contact case not reviewed
+    UPDATE_OVERDUE = "update_overdue"      # to supervisors: a Victims' Code update is late
     OFFICER_SET_AWAY = "officer_set_away"  # to supervisors: two offers expired in a row
     DEAD_LETTER = "dead_letter"            # to supervisors: work that kept failing
     REASSIGNED = "reassigned"              # to an officer: a supervisor gave you a case

@@ -1,7 +1,7 @@
 """Case references: random, not guessable in sequence, easy to read aloud over the phone.
 
 Eight characters from an alphabet with no 0/O or 1/I, plus a check character that
-catches any single mistyped character and most swapped neighbours: `K7XM-4QPA-R`.
+catches any single mistyped character and most swapped neighbours: `K7XM-4QPA-Q`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _check_char(body: str) -> str:
 
 
 def new_reference() -> str:
-    """A fresh reference like `K7XM-4QPA-R` (40 bits of randomness)."""
+    """A fresh reference like `K7XM-4QPA-Q` (40 bits of randomness)."""
     body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
     return f"{body[:4]}-{body[4:]}-{_check_char(body)}"
 

@@ -36,6 +36,7 @@ class Action(StrEnum):
     CLOSE = "close"          # the holding officer closes with an outcome
     CLOSE_ANY = "close_any"  # a supervisor closes any open case
     REASSIGN = "reassign"    # a supervisor gives it to an officer, or back to routing
+    UPDATE = "update"        # the holding officer gave the reporter a Victims' Code update
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ ACTIONS: dict[Action, Rule] = {
     Action.CLOSE: Rule(frozenset({S.ACCEPTED, S.CONTACTED}), frozenset({S.CLOSED}), own=True),
     Action.CLOSE_ANY: Rule(OPEN, frozenset({S.CLOSED})),
     Action.REASSIGN: Rule(OPEN, frozenset({S.OFFERED, S.WAITING})),
+    # an update is contact with the reporter: it counts as contact made
+    Action.UPDATE: Rule(frozenset({S.ACCEPTED, S.CONTACTED}), frozenset({S.CONTACTED}),
+                        own=True),
 }
 
 

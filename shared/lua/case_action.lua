@@ -1,14 +1,17 @@
--- What happens to a case after it is offered: accept, decline, expire, contact, close,
--- reassign — each checked and applied atomically with the officer's load and the events.
+-- What happens to a case after it is offered: accept, decline, expire, contact, update,
+-- close, reassign — each checked and applied atomically with the officer's load and the events.
 --
 -- ARGV[1] key prefix, ARGV[2] JSON:
---   { action = "accept" | "decline" | "expire" | "contact" | "close" | "reassign",
+--   { action = "accept" | "decline" | "expire" | "contact" | "update" | "close" | "reassign",
 --     case_id, actor (officer or supervisor id; "" = the system), now (epoch seconds),
 --     from_states = [...] (legal source states, from the Python state machine),
 --     own = bool (the actor must hold the case),
 --     accept: sla_clock = "contact" | "review" and sla_seconds (the clock acceptance starts)
 --     decline, expire: reason; expire: away_after (missed offers in a row that set away)
 --     contact: channel, outcome; close: outcome
+--     update: channel, steps = [seconds, ...] (the case's Victims' Code schedule: the first
+--       step runs from the report; after the nth update the next is due steps[n + 1] later,
+--       the last step repeating); an update is contact made: it stops the first-contact clock
 --     reassign: to_officer ("" = back to routing), timeouts = {"1": seconds, ...}
 --     notification_id, alert_id, events_maxlen, grace }
 -- Returns {"ok", state, officer_freed, extra, other case ids sent back to routing...}
@@ -83,6 +86,24 @@ if action == "contact" then
   return {"ok", "contacted", "", ""}
 end
 
+if action == "update" then
+  local first = c.first_contact_at == nil or c.first_contact_at == ""
+  local given = tonumber(c.updates_given or "0")
+  -- steps[1] runs from the report (set at intake); after the nth update, steps[n + 1]
+  local due = now + args.steps[math.min(given + 2, #args.steps)]
+  redis.call("HSET", key("case", case_id), "state", "contacted", "updated_at", fmt(now),
+    "last_update_at", fmt(now), "updates_given", tostring(given + 1),
+    "next_update_at", fmt(due))
+  if first then redis.call("HSET", key("case", case_id), "first_contact_at", fmt(now)) end
+  redis.call("ZREM", key("sla", "contact"), case_id)
+  redis.call("ZADD", key("updates", "due"), fmt(due), case_id)
+  event(case_id, {"type", "UpdateGiven", "case_id", case_id, "officer_id", actor,
+    "reference", c.reference or "", "priority", c.priority or "", "district", c.district or "",
+    "channel", args.channel or "", "next_update_at", fmt(due), "first", first and "1" or "0",
+    "at", fmt(now)})
+  return {"ok", "contacted", "", fmt(due)}
+end
+
 if action == "close" then
   local officer_id = c.officer or ""
   if officer_id ~= "" then
@@ -91,7 +112,7 @@ if action == "close" then
   end
   for _, z in ipairs({key("offers"), key("sla", "accept"), key("sla", "contact"),
                       key("sla", "review"), key("waiting"), key("waiting", "since"),
-                      key("outbox"), key("ring", "due")}) do
+                      key("outbox"), key("ring", "due"), key("updates", "due")}) do
     redis.call("ZREM", z, case_id)
   end
   redis.call("HSET", key("case", case_id), "state", "closed", "closed_at", fmt(now),

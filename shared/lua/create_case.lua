@@ -15,6 +15,11 @@
 --     route_queue, route_message (the broker queue's key and the router's task message:
 --       LPUSHed here, the case is announced in the same atomic step; absent = intake
 --       publishes it after the script),
+--     update_due (epoch seconds: the first Victims' Code update; absent = no clock),
+--     people = [digest, ...] (the reporter's keyed digests: the case joins each person's
+--       repeat-victim set, scored by `now`; entries older than link_window seconds are
+--       dropped and the set expires link_window seconds after its newest case),
+--     link_window,
 --     events_maxlen }
 -- Returns {"created", ""} | {"duplicate", stored idempotency value} | {"reference_taken", ""}
 --         | {"exists", ""}
@@ -43,6 +48,13 @@ redis.call("ZADD", key("outbox"), fmt(now + args.grace), case_id)
 redis.call("ZADD", key("sla", "accept"), fmt(args.accept_due), case_id)
 if idem then
   redis.call("SET", key("idem", idem.key), idem.value, "EX", string.format("%d", idem.ttl))
+end
+if args.update_due then redis.call("ZADD", key("updates", "due"), fmt(args.update_due), case_id) end
+for _, digest in ipairs(args.people or {}) do
+  local person = key("person", digest)
+  redis.call("ZREMRANGEBYSCORE", person, "-inf", "(" .. fmt(now - args.link_window))
+  redis.call("ZADD", person, fmt(now), case_id)
+  redis.call("EXPIRE", person, string.format("%d", args.link_window))
 end
 local c = args.fields  -- what the alert and notification records copy from the case
 if args.alert then

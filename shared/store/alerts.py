@@ -11,7 +11,8 @@ from shared.domain.notifications import new_notification_id
 from shared.store.base import Keys, load_script, translate_errors
 
 TIMERS = {"sla_accept": "sla:accept", "sla_contact": "sla:contact",
-          "sla_review": "sla:review", "waiting_since": "waiting:since", "": ""}
+          "sla_review": "sla:review", "waiting_since": "waiting:since",
+          "updates_due": "updates:due", "": ""}
 
 
 class AlertRepository:

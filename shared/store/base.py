@@ -460,6 +460,15 @@ class Keys:
         return f"{self.prefix}sla:review"
 
     @property
+    def updates_due(self) -> str:
+        """Contactable open cases by when their next Victims' Code update is due."""
+        return f"{self.prefix}updates:due"
+
+    def person(self, digest: str) -> str:
+        """A repeat-victim link: one person's (keyed digest's) case ids by report time."""
+        return f"{self.prefix}person:{digest}"
+
+    @property
     def rota_changes(self) -> str:
         return f"{self.prefix}rota:changes"
 

@@ -18,7 +18,8 @@ from shared.store.base import Keys, translate_errors
 OFFICER_FIELDS = ("name", "role", "status", "districts", "skills", "on_shift", "capacity")
 SUMMARY_FIELDS = ("id", "reference", "kind", "state", "priority", "district", "officer",
                   "created_at", "offered_at", "offer_deadline", "accepted_at",
-                  "first_contact_at", "closed_at", "emergency", "strands")
+                  "first_contact_at", "closed_at", "emergency", "strands", "risk", "enhanced",
+                  "next_update_at")
 
 
 def _f(value: Any) -> float | None:
@@ -73,6 +74,15 @@ class CaseSummary:
     sla_due: float | None = None       # the running SLA clock (accept, first contact, review)
     sla_clock: str = ""                # which: accept | contact | review ("" = none runs)
     strands: tuple[str, ...] = ()      # hate strands (codes), for the offer's summary line
+    risk: str = ""                     # low | medium | high ("" = rated before ratings)
+    enhanced: bool = False             # a repeat victim: Victims' Code enhanced updates
+    next_update_at: float | None = None  # the next Victims' Code update due
+
+    @property
+    def next_due(self) -> float | None:
+        """What falls due first on the case: its SLA clock or its next update."""
+        dues = [d for d in (self.sla_due, self.next_update_at) if d is not None]
+        return min(dues) if dues else None
 
     @classmethod
     def from_values(cls, values: Sequence[Any], sla_due: float | None,
@@ -86,7 +96,9 @@ class CaseSummary:
             offer_deadline=_f(d["offer_deadline"]), accepted_at=_f(d["accepted_at"]),
             first_contact_at=_f(d["first_contact_at"]), emergency=d["emergency"] == "1",
             sla_due=sla_due, sla_clock=sla_clock if sla_due is not None else "",
-            strands=tuple(s for s in (d["strands"] or "").split(",") if s))
+            strands=tuple(s for s in (d["strands"] or "").split(",") if s),
+            risk=d["risk"] or "", enhanced=d["enhanced"] == "1",
+            next_update_at=_f(d["next_update_at"]) if d["state"] != "closed" else None)
 
 
 class CaseloadReads:

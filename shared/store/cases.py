@@ -47,13 +47,17 @@ class CaseRepository:
                idempotency: tuple[str, str, int] | None = None,
                alert: Alert | None = None, notifications: Sequence[Notification] = (),
                route_message: tuple[str, str] | None = None, ack_code: str = "",
+               update_due: float | None = None, people: Sequence[str] = (),
+               link_window: int = 0,
                ) -> tuple[CreateOutcome, DuplicateSubmission | None]:
         """Write the case, its first event, outbox entry, idempotency key, accept-SLA clock,
         alert, notification records and (when given) the router's task message at once.
 
         `idempotency` is (key, body fingerprint, ttl seconds); `ack_code` the sealed check
         code the reporter's acknowledgement carries (kept on that notification record only
-        until it is sent or given up).
+        until it is sent or given up); `update_due` the first Victims' Code update (the
+        `updates:due` clock); `people` the reporter's keyed digests, whose repeat-victim
+        sets the case joins (entries kept `link_window` seconds).
         """
         args: dict[str, Any] = {
             "case_id": case.id,
@@ -86,6 +90,10 @@ class CaseRepository:
             args["alert"] = {"id": alert.id, "kind": alert.kind}
         if route_message:
             args["route_queue"], args["route_message"] = route_message
+        if update_due is not None:
+            args["update_due"] = update_due
+        if people:
+            args["people"], args["link_window"] = list(people), link_window
         # Under durability `replicated`, a replay (DUPLICATE) waits as well: its 201 is as
         # safe as the first one would have been.
         result = self._create.durably(self._durability, **args)
@@ -100,6 +108,22 @@ class CaseRepository:
         """The case hash (routing fields plus the sealed blob), or None."""
         data: dict[str, str] = self._r.hgetall(self._keys.case(case_id))
         return data or None
+
+    @translate_errors
+    def earlier_cases(self, people: Sequence[str], *, since: float) -> list[tuple[str, str]]:
+        """(case id, reference) of the cases the same person (any of their keyed digests)
+        reported since `since`, oldest first; cases that no longer exist are left out."""
+        found: dict[str, float] = {}
+        for digest in people:
+            for case_id, at in self._r.zrangebyscore(self._keys.person(digest), since, "+inf",
+                                                     withscores=True):
+                found[case_id] = min(at, found.get(case_id, at))
+        ordered = sorted(found, key=lambda c: found[c])
+        pipe = self._r.pipeline(transaction=False)
+        for case_id in ordered:
+            pipe.hget(self._keys.case(case_id), "reference")
+        return [(case_id, ref) for case_id, ref in zip(ordered, pipe.execute(), strict=True)
+                if ref]
 
     @translate_errors
     def id_for_reference(self, reference: str) -> str | None:

@@ -38,6 +38,18 @@ class OpenOffer:
     seconds_left: float
 
 
+@dataclass(frozen=True)
+class WaitingCase:
+    """One case waiting for an officer: routing fields and reference, no personal data."""
+
+    case_id: str
+    reference: str
+    priority: int
+    district: str
+    since: float           # waiting since (epoch)
+    ring: int | None       # the widest ring reached: 0 district, 1 neighbours, 2 force-wide
+
+
 @dataclass
 class DistrictQueue:
     district: str
@@ -68,6 +80,25 @@ class QueueReads:
         self._caseload = CaseloadReads(client, keys)
 
     @translate_errors
+    @translate_errors
+    def waiting_cases(self, *, now: float, limit: int = 25) -> list[WaitingCase]:
+        """The first `limit` waiting cases in routing order (priority, then age)."""
+        k = self._keys
+        ids: list[str] = self._r.zrange(k.waiting, 0, limit - 1)
+        pipe = self._r.pipeline(transaction=False)
+        for case_id in ids:
+            pipe.hmget(k.case(case_id), ["state", "reference", "priority", "district",
+                                         "waiting_since", "created_at", "ring"])
+        found = []
+        for case_id, values in zip(ids, pipe.execute(), strict=True):
+            state, reference, priority, district, since, created, ring = values
+            if state != "waiting":
+                continue
+            found.append(WaitingCase(case_id, reference or "", int(priority or 4),
+                                     district or "", float(since or created or now),
+                                     int(ring) if ring not in (None, "") else None))
+        return found
+
     def by_district(self, districts: Sequence[str], *, now: float,
                     limit: int = 5000) -> QueueState:
         """Waiting cases by priority, officers and open offers per district, and force totals."""

@@ -101,11 +101,11 @@ class RoutingRepository:
     @translate_errors
     def due(self, timer: str, now: float, limit: int = 200) -> list[str]:
         """Case ids whose timer (offers, sla_accept, sla_contact, sla_review, outbox,
-        waiting_since, ring_due) is due."""
+        waiting_since, ring_due, updates_due) is due."""
         key = {"offers": self._keys.offers, "sla_accept": self._keys.sla_accept,
                "sla_contact": self._keys.sla_contact, "sla_review": self._keys.sla_review,
                "outbox": self._keys.outbox, "waiting_since": self._keys.waiting_since,
-               "ring_due": self._keys.ring_due}[timer]
+               "ring_due": self._keys.ring_due, "updates_due": self._keys.updates_due}[timer]
         ids: list[str] = self._r.zrangebyscore(key, "-inf", now, start=0, num=limit)
         return ids
 

@@ -4,6 +4,7 @@ console under gunicorn, router, notifier and beat as Celery workers, a real Redi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from shared.domain.rota import always_on
 from shared.passwords import hash_password
 from shared.store import Store, redis_client
 from tests import payloads
+from tests.e2e.axe import overflows
 from tests.support.processes import run_web
 from tests.support.stack import CeleryProcess, MailSink, stack_env, wait_for
 
@@ -133,7 +135,7 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
     try:
         sign_in(supervisor, console, "sarah")
         supervisor.locator("[data-live-status][data-state='live']").wait_for(timeout=15_000)
-        waiting = supervisor.locator("[data-scope='force'] [data-metric='waiting_total']")
+        waiting = supervisor.locator("#waiting [data-metric='force.waiting_total']")
         before = int(waiting.inner_text() or 0)
 
         # A member of the public reports through the public form; nobody is available.
@@ -157,6 +159,7 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
         wait_for(lambda: int(waiting.inner_text() or 0) == before + 1, timeout=20,
                  what="the waiting count to rise on the dashboard without a reload")
         supervisor.screenshot(path=str(DOCS / "supervisor-dashboard.png"), full_page=True)
+        assert supervisor.locator(f"#waiting a:text-is('{reference}')").is_visible()
 
         # The officer comes on duty: the offer shows up live too.
         from shared import casework
@@ -184,3 +187,64 @@ def test_a_supervisor_watches_the_queue_change_live_and_reassigns(browser, conso
     finally:
         supervisor.context.close()
         public.context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_an_officer_on_a_phone_gets_a_new_offer_within_two_seconds(browser, console):
+    """The inbox listens on /inbox/stream: an offer made shows within 2 s, Accept on screen."""
+    console.staff("robin-hale", "robin", Role.OFFICER, "watford")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        with page.expect_response(lambda r: "/inbox/stream" in r.url, timeout=15_000):
+            sign_in(page, console, "robin")
+        reference = console.report(what_happened="Shouted at on the bus.")
+        case_id = wait_for(lambda: console.case_id(reference), timeout=20,
+                           what="the case to be stored")
+        wait_for(lambda: console.store.cases.get(case_id).get("state") == "offered",
+                 timeout=20, interval=0.05, what="the case to be offered to robin")
+        offered = time.monotonic()
+        row = page.locator(f"tr.offer[data-reference='{reference}']")
+        row.wait_for(state="visible", timeout=2_000)
+        assert time.monotonic() - offered <= 2.0
+        accept = row.get_by_role("button", name=re.compile("Accept"))
+        assert accept.is_visible()
+        box = accept.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        assert not overflows(page), "the inbox scrolls sideways at 390 px"
+        page.screenshot(path=str(DOCS / "officer-inbox-390.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_supervisor_follows_an_emergency_alert_to_the_case(browser, console):
+    """The alert's link goes to /cases/<id>: a supervisor is sent on to the case view, which
+    asks why first (DPA 2018 s.62), then shows the case."""
+    console.staff("sarah-whitfield", "sarah", Role.SUPERVISOR)
+    page = browser.new_context().new_page()
+    try:
+        sign_in(page, console, "sarah")
+        reference = console.report(in_danger=True)
+        alert = page.locator(f"#alerts tr.row--emergency:has(a:text-is('{reference}'))")
+        alert.first.wait_for(timeout=20_000)  # live, without a reload
+        case_id = console.case_id(reference)
+        page.goto(f"{console.console_url}/cases/{case_id}")        # the notification's link
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/cases/{case_id}/view")
+        page.go_back()
+        page.wait_for_load_state()
+        page.locator(f"#alerts a:text-is('{reference}')").first.click()  # the dashboard's link
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/cases/{case_id}/view")
+        assert page.get_by_role("button", name="Open the case").is_visible()
+        page.get_by_label("Deciding who should take the case").check()
+        page.get_by_role("button", name="Open the case").click()
+        page.wait_for_load_state()
+        assert reference in page.content()
+        assert any(f.get("case_id") == case_id and f.get("by") == "sarah-whitfield"
+                   and f.get("purpose") for _, f in
+                   console.store.redis.xrange(console.store.keys.audit))
+    finally:
+        page.context.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from services.console.app import create_app as create_console_app
 from services.intake.app import create_app
 from shared.config import Settings
 from shared.domain.references import normalise_reference
@@ -215,3 +217,53 @@ def test_redis_keys_hold_no_plaintext_outside_the_sealed_field(client, store):
             values = store.redis.hgetall(key)
             values.pop("sealed", None)
             assert "Sam" not in json.dumps(values)
+
+
+def _schemas(client: FlaskClient) -> dict[str, dict]:
+    return client.get("/api/v1/openapi.json").json["components"]["schemas"]
+
+
+def test_every_property_of_every_schema_is_described(client):
+    schemas = _schemas(client)
+    undescribed = [f"{name}.{prop}" for name, schema in schemas.items()
+                   for prop, spec in schema.get("properties", {}).items()
+                   if not spec.get("description", "").strip()]
+    assert undescribed == []
+    assert len(schemas) >= 12  # the intake document's schemas, not an empty list
+
+
+def test_every_property_example_fits_its_property(client):
+    document = client.get("/api/v1/openapi.json").json
+    examples = [(f"{name}.{prop}", spec) for name, schema in
+                document["components"]["schemas"].items()
+                for prop, spec in schema.get("properties", {}).items() if "example" in spec]
+    assert len(examples) > 40
+    # Each against its property's own schema, with the document's components for its $refs.
+    misfits = [where for where, spec in examples if not jsonschema.Draft202012Validator(
+        {**spec, "components": document["components"]}).is_valid(spec["example"])]
+    assert misfits == []
+
+
+def test_neither_document_has_the_unused_pagination_schema(client, real_settings, publisher):
+    console = create_console_app(real_settings, publisher=publisher).test_client()
+    for documented in (client, console):
+        components = documented.get("/api/v1/openapi.json").json["components"]
+        assert "PaginationMetadata" not in components["schemas"]
+        assert "PAGINATION" not in components.get("headers", {})
+
+
+# What each POST answers to its documented example: a new case, or "no such report" (the
+# example reference and check code are well-formed but were never issued).
+EXAMPLE_ANSWERS = {"/api/v1/reports": 201, "/api/v1/callbacks": 201, "/api/v1/status": 404}
+
+
+def test_every_documented_request_example_is_accepted(client, store):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+    assert set(posts) == set(EXAMPLE_ANSWERS)
+    for path, operation in posts.items():
+        example = operation["requestBody"]["content"]["application/json"]["example"]
+        resp = post(client, path, example)
+        assert resp.status_code == EXAMPLE_ANSWERS[path], (path, resp.json)
+        if resp.status_code == 201:
+            assert store.cases.id_for_reference(resp.json["reference"]) is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -103,8 +104,11 @@ def test_a_replay_does_not_give_the_code_again(client):
 def test_the_right_code_answers_with_the_status_in_discreet_words(client, fake_store):
     receipt = submit(client)
     ref, code = receipt["reference"], receipt["check_code"]
+    first_update = datetime.fromtimestamp(  # standard Victims' Code schedule: within 5 days
+        float(fake_store.cases.get(fake_store.cases.id_for_reference(ref) or "")
+              ["created_at"]) + 5 * 86400, UTC).astimezone(ZoneInfo("Europe/London")).date()
     assert status(client, ref, code).get_json() == {"status": "received",
-                                                    "next_update_by": None}
+                                                    "next_update_by": first_update.isoformat()}
     set_case(fake_store, ref, state="accepted")
     assert status(client, ref, code.lower().replace("-", " ")).get_json()["status"] == \
         "with a liaison officer"

@@ -166,6 +166,25 @@ def test_not_sure_why_is_a_report_with_no_strand(client, fake_store):
     assert fake_store.cases.get(fake_store.cases.id_for_reference(ref))["strands"] == ""
 
 
+def test_the_risk_questions_are_radios_with_not_sure_and_rate_the_case(client, fake_store):
+    page = client.get("/report/what-happened").text
+    for name in ("fear-for-safety", "vulnerable"):
+        for value in ("yes", "no", "not-sure"):
+            assert f'id="{name}-{value}"' in page and 'type="radio"' in page
+    resp = walk_report(client, report_form(fear_for_safety="yes", vulnerable="not_sure"))
+    assert resp.status_code == 200, resp.text[:500]
+    ref = re.search(r'id="reference">([^<]+)', resp.text)[1]
+    case = fake_store.cases.get(fake_store.cases.id_for_reference(ref))
+    assert case["risk"] == "high"  # fears for safety and targeted before (repeat_incident)
+    assert case["priority"] == "2"  # high (targeted before): a raise stops at high
+
+
+def test_check_your_answers_shows_the_risk_answers(client):
+    page = walk_report(client, report_form(fear_for_safety="no", vulnerable="not_sure"),
+                       send=False).text
+    assert "Do you fear for your safety?" in page and "Not sure" in page
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 def test_errors_name_the_question_in_page_order_and_link_to_its_first_input(client):

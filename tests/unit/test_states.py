@@ -105,7 +105,7 @@ def test_every_action_has_a_rule_and_closed_cases_never_move() -> None:
 
 def test_officers_act_only_on_their_own_case_and_supervisors_on_any_open_one() -> None:
     assert {a for a, r in ACTIONS.items() if r.own} == {
-        Action.ACCEPT, Action.DECLINE, Action.CONTACT, Action.CLOSE}
+        Action.ACCEPT, Action.DECLINE, Action.CONTACT, Action.CLOSE, Action.UPDATE}
     assert sources(Action.CLOSE_ANY) == sources(Action.REASSIGN) == [
         "received", "waiting", "offered", "accepted", "contacted"]
     assert sources(Action.CLOSE) == ["accepted", "contacted"]

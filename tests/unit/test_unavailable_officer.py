@@ -253,7 +253,9 @@ def test_an_admin_adding_leave_from_now_withdraws(app, world):
     assert officer is not None
     form = {"name": officer.name, "role": "officer", "status": "available", "home": "watford",
             "skills": "", "capacity": str(officer.capacity), "email": "", "channels": "",
-            "shifts": "mon-sun 00:00-00:00", "leave": "2026-11-23 to 2026-11-27"}
+            "shift-0-days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "shift-0-start": "00:00", "shift-0-end": "00:00",
+            "leave-0-from": "2026-11-23", "leave-0-to": "2026-11-27"}
     resp = client.post("/admin/officers/a", data={"csrf_token": csrf(client, "/admin/officers"),
                                                   **form})
     assert resp.status_code == 302, resp.get_data(as_text=True)

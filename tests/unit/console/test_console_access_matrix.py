@@ -50,6 +50,7 @@ API = {
     "me": TOKEN_HOLDERS, "my_cases": TOKEN_HOLDERS, "my_availability": TOKEN_HOLDERS,
     "read_case": CASE_READERS, "add_note": CASE_READERS, "close": CASE_READERS,
     "accept": CASE_OFFICER, "decline": CASE_OFFICER, "contact": CASE_OFFICER,
+    "record_update": CASE_OFFICER,
     "reassign": SUPERVISORS, "officer_availability": SUPERVISORS, "queues": SUPERVISORS,
     "offer_stats": SUPERVISORS, "sla": SUPERVISORS, "dead_letters": SUPERVISORS,
     "alerts": SUPERVISORS, "acknowledge_alert": SUPERVISORS, "find_case": SUPERVISORS,
@@ -58,6 +59,7 @@ API = {
 # check, not from validation that runs before it.
 BODIES: dict[str, dict[str, object]] = {
     "decline": {"reason": "other"}, "contact": {"channel": "phone", "outcome": "spoke"},
+    "record_update": {"channel": "sms"},
     "add_note": {"text": "A note."}, "close": {"outcome": "advice_given"},
     "reassign": {"officer_id": None}, "availability": {"status": "away"},
     "my_availability": {"status": "away"}, "officer_availability": {"status": "away"},

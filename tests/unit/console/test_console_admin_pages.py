@@ -43,8 +43,9 @@ def token(client: FlaskClient, page: str = "/admin/officers") -> str:
 def alex_form(**changes: Any) -> dict[str, Any]:
     """The edit form as shown for Alex, with some fields changed."""
     fields = {"name": "Alex", "role": "officer", "status": "available", "home": "watford",
-              "cover": [], "skills": "", "capacity": "2", "email": "", "channels": "",
-              "shifts": "mon-sun 00:00-00:00", "leave": ""}
+              "cover": [], "capacity": "2", "email": "",
+              "shift-0-days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+              "shift-0-start": "00:00", "shift-0-end": "00:00"}
     return fields | changes
 
 
@@ -78,7 +79,9 @@ def test_the_officers_page_lists_everyone_with_districts_skills_and_load(
 def test_the_edit_form_shows_the_officer_as_stored(ada, fake_store):
     page = ada.get("/admin/officers/alex").get_data(as_text=True)
     assert '<option value="watford" selected>' in page
-    assert "mon-sun 00:00-00:00" in page
+    assert page.count('name="shift-0-days"') == 7 and page.count('name="shift-0-days" value') == 7
+    assert 'name="shift-0-start" type="time" value="00:00"' in page
+    assert 'name="shift-1-start" type="time" value=""' in page      # an empty row to add one
     assert ada.get("/admin/officers/nobody").status_code == 404
     assert ada.get("/admin/officers/A:B").status_code == 404
 
@@ -87,7 +90,7 @@ def test_an_edit_with_a_bad_district_shows_the_error_beside_it_and_saves_nothing
         ada, fake_store):
     before = fake_store.officers.raw("alex")
     resp = save(ada, "/admin/officers/alex", home="atlantis", capacity="many",
-                shifts="someday 09:00-17:00")
+                **{"shift-0-days": ["someday"]})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "is not a district of" in beside(page, "home")
@@ -107,10 +110,14 @@ def test_an_officer_needs_a_home_district(ada, fake_store):
 
 def test_an_edit_is_saved_and_recorded_with_who_made_it(ada, fake_store):
     resp = save(ada, "/admin/officers/alex", cover=["stevenage", "dacorum"],
-                skills="lang:polish, BSL", capacity="4", email="alex@example.police.uk",
-                channels="mailto://alex@example.police.uk", status="away",
-                shifts="mon-fri 08:00-16:00\nsat 22:00-06:00",
-                leave="2030-12-24 to 2030-12-27")
+                skills=["lang:polish", "bsl"], capacity="4", email="alex@example.police.uk",
+                channels=["mailto://alex@example.police.uk", ""], status="away",
+                **{"shift-0-days": ["mon", "tue", "wed", "thu", "fri"],
+                   "shift-0-start": "08:00", "shift-0-end": "16:00",
+                   "shift-3-days": ["sat"], "shift-3-start": "22:00", "shift-3-end": "06:00",
+                   "shift-4-start": "", "shift-4-end": "",
+                   "leave-0-from": "2030-12-24", "leave-0-to": "2030-12-27",
+                   "leave-1-from": "", "leave-1-to": ""})
     assert resp.status_code == 302 and resp.headers["Location"] == "/admin/officers"
     alex = fake_store.officers.get("alex")
     assert alex.districts == ("watford", "stevenage", "dacorum")
@@ -130,15 +137,18 @@ def test_an_edit_is_saved_and_recorded_with_who_made_it(ada, fake_store):
     assert fake_store.audit.verify().ok
     assert "alex@example" not in str(update)        # which fields, never the values
     shown = ada.get("/admin/officers/alex").get_data(as_text=True)
-    assert "2030-12-24 to 2030-12-27" in shown and "sat 22:00-06:00" in shown
+    assert 'value="2030-12-24"' in shown and 'value="2030-12-27"' in shown
+    assert 'name="shift-1-days" value="sat" checked' in shown
+    assert 'name="shift-1-end" type="time" value="06:00"' in shown
 
 
 def test_the_form_shows_an_officer_as_the_fields_it_reads_back(fake_store):
     add_staff(fake_store, "alex", "watford", "stevenage", skills=("bsl",))
     officer = fake_store.officers.get("alex")
     values = form_values(officer, TZ)
-    assert values.getlist("cover") == ["stevenage"] and values["skills"] == "bsl"
-    assert values["shifts"] == "mon-sun 00:00-00:00"
+    assert values.getlist("cover") == ["stevenage"] and values.getlist("skills") == ["bsl"]
+    assert values.getlist("shift-0-days") == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    assert (values["shift-0-start"], values["shift-0-end"]) == ("00:00", "00:00")
 
 
 def test_a_new_officer_is_added_and_an_id_cannot_be_taken_twice(ada, fake_store):
@@ -222,7 +232,7 @@ def test_the_accounts_page_shows_logins_locks_and_disabled_ones(ada, fake_store)
     fake_store.accounts.set_disabled("blake.b", True)
     fake_store.accounts.lock("ada", time.time() + 600)
     page = ada.get("/admin/accounts").get_data(as_text=True)
-    rows = {name: re.search(rf">{name}</a>.*?</tr>", page, re.S).group(0)
+    rows = {name: re.search(rf">{name}</a>.*?</li>", page, re.S).group(0)
             for name in ("Alex", "Blake", "Ada")}
     assert "No login" in rows["Alex"]
     assert "blake.b" in rows["Blake"] and "<strong>Disabled</strong>" in rows["Blake"]

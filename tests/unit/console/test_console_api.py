@@ -30,6 +30,7 @@ ENDPOINTS = [  # (method, path, body, who may call it)
     ("POST", "/api/v1/cases/{case}/accept", None, "case"),
     ("POST", "/api/v1/cases/{case}/decline", {"reason": "other"}, "case"),
     ("POST", "/api/v1/cases/{case}/contact", {"channel": "phone", "outcome": "spoke"}, "case"),
+    ("POST", "/api/v1/cases/{case}/updates", {"channel": "sms"}, "case"),
     ("POST", "/api/v1/cases/{case}/notes", {"text": "A note."}, "case"),
     ("POST", "/api/v1/cases/{case}/close", {"outcome": "advice_given"}, "case"),
     ("POST", "/api/v1/cases/{case}/reassign", {"officer_id": None}, "supervisor"),

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("fast_hashing")
 # Case routes that touch no personal data, each with its reason (none so far).
 NO_PERSONAL_DATA: dict[str, str] = {}
 # Views that need the case accepted first (by its officer, before the call under test).
-NEEDS_ACCEPTED = frozenset({"contact", "close"})
+NEEDS_ACCEPTED = frozenset({"contact", "record_update", "close"})
 STAFF_ID = {"officer": "officer", "supervisor": "supervisor", "admin": "admin"}
 CASE_RULES = [(rule, method) for rule, method in RULES if "case_id" in rule.arguments]
 

@@ -186,8 +186,10 @@ def test_the_stream_sends_a_snapshot_then_a_new_one_after_a_routing_event(
     assert snap["force"]["waiting_total"] == 1
 
     fake_store.officers.set_status("blake", Availability.AVAILABLE)
-    # Alex (away) holds Watford's ring: Blake, a neighbour, once its neighbours ring opens
-    route(fake_store, settings, case_id, now=clock() + settings.ring_times(2)[1])
+    # Alex (away) holds Watford's ring; Blake (Stevenage, not a neighbour of Watford) gets it
+    # once the force-wide ring opens
+    priority = int(fake_store.cases.get(case_id)["priority"])
+    route(fake_store, settings, case_id, now=clock() + settings.ring_times(priority)[2])
     _, snap = snapshot_of(next(stream))
     assert [o["id"] for o in snap["offers"]] == [case_id]
     assert snap["offers"][0]["officer_id"] == "blake"

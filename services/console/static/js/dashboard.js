@@ -179,6 +179,9 @@
       row.querySelectorAll("[data-field]").forEach(function (el) {
         show(el, item[el.getAttribute("data-field")], el.getAttribute("data-as"));
       });
+      // an emergency stands out (as the server marks it): an alert, or a waiting case
+      row.classList.toggle("row--emergency", Boolean(item.emergency) ||
+                           (name === "waiting" && Number(item.priority) === 1));
       if (body.children[i] !== row) { body.insertBefore(row, body.children[i] || null); }
     });
     var empty = root.querySelector('[data-empty-for="' + name + '"]');
@@ -188,7 +191,7 @@
   function apply(snap) {
     offset = Number(snap.at) - Date.now() / 1000;
     updateMetrics(snap);
-    ["alerts", "breached", "at_risk", "offers", "dead_letters"].forEach(function (name) {
+    ["alerts", "waiting", "breached", "at_risk", "offers", "dead_letters"].forEach(function (name) {
       updateList(name, snap[name] || []);
     });
   }
@@ -251,5 +254,16 @@
     });
   }, 1000);
   window.setInterval(refreshCharts, 60000);
+
+  /* ---- a link to a part folded away (#officers after setting availability) opens it ---- */
+
+  function openTarget() {
+    var id = window.location.hash.slice(1);
+    var target = id ? document.getElementById(id) : null;
+    var folded = target ? target.closest("details") : null;
+    if (folded && !folded.open) { folded.open = true; target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
   connect();
 }());
