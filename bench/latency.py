@@ -10,7 +10,6 @@ a bare gunicorn+Flask endpoint doing one Redis LPUSH.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import time
@@ -80,11 +79,11 @@ def _stack_run(redis_url: str, tmp: Any, bodies: list[bytes], options: Options
         with servers.intake(redis_url, tmp) as url:
             workers = servers.workers_of("services.intake.app")
             warm = loadgen.open_loop(url + "/api/v1/reports", bodies[:20], 10.0)
-            _wait_delivered(arrivals, _references(warm), 20.0)
+            _wait_delivered(arrivals, warm.references(), 20.0)
             arrivals.clear()
             before = _usage(store)
             run = loadgen.open_loop(url + "/api/v1/reports", bodies, RATE)
-            refs = _references(run)
+            refs = run.references()
             waited = _wait_delivered(arrivals, [r for r in refs if r], options.pick(30.0, 15.0))
             usage = _usage_since(before, _usage(store), len(bodies))
         return _stack_summary(run, refs, arrivals, store, waited, workers) | {"usage": usage}
@@ -119,16 +118,6 @@ def _usage_since(before: dict[str, float], after: dict[str, float], reports: int
     out["redis_commands_per_report"] = round(
         (after["redis_calls"] - before["redis_calls"]) / reports, 1)
     return out
-
-
-def _references(run: loadgen.Run) -> list[str]:
-    refs = []
-    for sample in run.samples:
-        try:
-            refs.append(json.loads(sample.body)["reference"] if sample.ok else "")
-        except (ValueError, KeyError):
-            refs.append("")
-    return refs
 
 
 def _wait_delivered(arrivals: Arrivals, refs: list[str], timeout: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import json
 import math
 import threading
 import time
@@ -67,6 +68,16 @@ class Run:
             "service": summarise(s.service for s in self.samples),
             "send_lag": summarise(s.start - s.planned for s in sent if s.start),
         }
+
+    def references(self) -> list[str]:
+        """The case reference each answer gave, in send order ("" for a failed one)."""
+        refs = []
+        for sample in self.samples:
+            try:
+                refs.append(json.loads(sample.body)["reference"] if sample.ok else "")
+            except (ValueError, KeyError):
+                refs.append("")
+        return refs
 
     def p99(self) -> float:
         """p99 latency in seconds from planned times (inf when over 1% failed)."""

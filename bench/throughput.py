@@ -17,7 +17,6 @@ per report of each process (psutil) and the stage times.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import statistics
 import time
@@ -213,7 +212,7 @@ def _step(p: Pipeline, rate: float, hold: float, drain: float, *,
     bodies = workload.report_bodies(max(1, int(rate * hold)))
     before = _cpu(p)
     run = loadgen.open_loop(p.url, bodies, rate)
-    refs = _references(run)
+    refs = run.references()
     wanted = [r for r in refs if r]
     got = _wait(p, wanted, drain)
     after = _cpu(p)
@@ -285,16 +284,6 @@ def _stages(p: Pipeline, run: loadgen.Run, refs: list[str], got: dict[str, float
         parts["picked_to_delivered"].append(got[ref] - routed[ref])
     return {name: {"median_ms": round(statistics.median(v) * 1000, 1) if v else None,
                    "p99_ms": summarise(v)["p99_ms"]} for name, v in parts.items()}
-
-
-def _references(run: loadgen.Run) -> list[str]:
-    refs = []
-    for sample in run.samples:
-        try:
-            refs.append(json.loads(sample.body)["reference"] if sample.ok else "")
-        except (ValueError, KeyError):
-            refs.append("")
-    return refs
 
 
 def _brief(step: dict[str, Any]) -> str:
