@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only latency,intake,routing,pick,rings,throughput,failover]`.
+"""`python -m bench [--quick] [--only latency,intake,routing,pick,rings,throughput,
+durability,scaling,failover]`.
 
 Runs the benchmarks, writes one JSON per benchmark and prints the summary table (also
 written to summary.md; a full run also puts it in README.md between the bench markers).
@@ -17,7 +18,18 @@ from collections.abc import Callable
 
 import pytest
 
-from bench import failover, intake, latency, pick, report, rings, routing, throughput
+from bench import (
+    durability,
+    failover,
+    intake,
+    latency,
+    pick,
+    report,
+    rings,
+    routing,
+    scaling,
+    throughput,
+)
 from bench.common import (
     QUICK_DIR,
     RESULTS_DIR,
@@ -31,11 +43,14 @@ from bench.common import (
 
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     "latency": latency.run, "intake": intake.run, "routing": routing.run, "pick": pick.run,
-    "rings": rings.run, "throughput": throughput.run, "failover": failover.run,
+    "rings": rings.run, "throughput": throughput.run,
+    "durability": durability.run, "scaling": scaling.run,
+    "failover": failover.run,
 }
 # What `make bench` runs: the drill more than doubles its time and measures something else
 # (what a failover costs, not speed), so it runs on its own (`make drill`).
-DEFAULT = ("latency", "intake", "routing", "pick", "rings", "throughput")
+DEFAULT = ("latency", "intake", "routing", "pick", "rings", "throughput", "durability",
+           "scaling")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Benchmarks, each against a baseline run alongside.")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run of a minute or so (results in bench/results/tmp/quick)")
+                        help="a smoke run of a few minutes (results in bench/results/tmp/quick)")
     parser.add_argument("--only", default="",
                         help="comma-separated subset of: " + ",".join(BENCHMARKS))
     return parser

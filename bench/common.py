@@ -122,16 +122,41 @@ def remove_scratch() -> None:
 
 
 @contextmanager
-def real_redis(name: str) -> Iterator[EmbeddedRedis]:
-    """A real redis-server (AOF on, as deployed) in a scratch directory removed afterwards."""
+def real_redis(name: str, *, appendfsync: str = "everysec") -> Iterator[EmbeddedRedis]:
+    """A real redis-server (AOF on, as deployed) in a scratch directory removed afterwards;
+    `appendfsync="always"` for durability `fsync`."""
     data = new_tmp(f"redis-{name}")
-    server = EmbeddedRedis(data).start()
+    server = EmbeddedRedis(data, appendfsync=appendfsync).start()
     try:
         client = redis.Redis.from_url(server.url)
         version = str(client.info("server")["redis_version"])
         client.close()
         if not _REDIS_VERSION:
             _REDIS_VERSION.append(version)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def replica_of(master: EmbeddedRedis, name: str, timeout: float = 20.0
+               ) -> Iterator[EmbeddedRedis]:
+    """A second redis-server replicating `master` (REPLICAOF), once its link is up."""
+    data = new_tmp(f"redis-{name}")
+    server = EmbeddedRedis(data).start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        try:
+            client.replicaof("127.0.0.1", master.port)
+            deadline = time.monotonic() + timeout
+            while client.info("replication").get("master_link_status") != "up":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"replica of port {master.port}: no link in "
+                                       f"{timeout:.0f} s")
+                time.sleep(0.1)
+        finally:
+            client.close()
         yield server
     finally:
         server.stop()

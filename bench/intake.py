@@ -191,9 +191,15 @@ def run(options: Options) -> Outcome:
             interleaved([intake, base], step_s, confirm_s)
             workers = (servers.workers_of("services.intake.app"),
                        servers.workers_of("bench.baseline_app"))
+        log("intake: CPU per request by rate-limit strategy (in-process)")
+        limiter = intake_profile.strategies(server.url, tmp, options.pick(300, 60),
+                                            options.pick(5, 2), pid)
+        limiter["isolated"] = intake_profile.strategy_costs(
+            server.url, options.pick(2000, 500), options.pick(5, 2), pid)
         log("intake: profiling one request's time in-process (cProfile)")
         where = intake_profile.profile(server.url, tmp, options.pick(400, 100))
-    return _outcome(step_s, confirm_s, tuning, intake.result() | {"profile": where},
+    return _outcome(step_s, confirm_s, tuning,
+                    intake.result() | {"profile": where, "rate_limit_strategies": limiter},
                     base.result(), *workers)
 
 
@@ -217,6 +223,8 @@ def _outcome(step_s: float, confirm_s: float, tuning: dict[str, Any], intake: di
         shares = sorted(intake["profile"]["share"].items(), key=lambda kv: -kv[1])
         limits.append("Where an intake request's time goes (cProfile, in-process): " + ", ".join(
             f"{name} {share:.0%}" for name, share in shares[:6]) + ".")
+    if "rate_limit_strategies" in intake:
+        limits.append(_strategies_note(intake["rate_limit_strategies"]))
     limits.append("Both servers run gunicorn sync workers (one request at a time per worker, "
                   "no keep-alive); the Procfile adds --threads 4 for intake.")
     return Outcome(
@@ -246,3 +254,19 @@ def _cpu_at_confirm(result: dict[str, Any]) -> dict[str, float]:
     chosen = next((c for c in confirms if c["passed"]), confirms[-1] if confirms else {})
     cpu: dict[str, float] = chosen.get("cpu_ms_per_request", {})
     return cpu
+
+
+def _strategies_note(found: dict[str, Any]) -> str:
+    ms = found["ms_per_request"]
+    text = ("Rate limiter, intake CPU per POST (app + redis-server, in-process, two limits "
+            "as deployed, least of the rounds): " + ", ".join(
+                f"{name} {ms[name]['total_cpu_ms']} ms" for name in ms)
+            + f" (in use: {found['in_use']}).")
+    if "isolated" in found:
+        alone = found["isolated"]["ms_per_request"]
+        text += (" Each strategy alone (the `limits` library, the two deployed limits, "
+                 "median of the rounds, ms per request): " + ", ".join(
+                     f"{name} client {v['client_cpu_ms_median']} + redis-server "
+                     f"{v['redis_cpu_ms_median']}, wall {v['wall_ms_median']}"
+                     for name, v in alone.items()) + ".")
+    return text

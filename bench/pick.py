@@ -31,7 +31,9 @@ from tests.support.world import World
 
 SIZES = (10, 1_000, 10_000)
 DISTRICT = "watford"
-TARGET_RATIO = 1.5
+# Issue 12 tightened the flatness target from 1.5x to 1.2x once picks follow rings
+# (`plan_for_case`): a wider ring must not make a pick read more of the pool.
+TARGET_RATIO = 1.2
 COUNTED = ("zrange", "sismember", "hget", "hgetall", "evalsha")
 COUNTED_PICKS = 50
 

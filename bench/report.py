@@ -15,11 +15,12 @@ HEADER = ("| benchmark | measured | baseline | ratio | target | met |\n"
 SECTION = """
 ## Benchmarks
 
-`make bench` (about five minutes) measures on this machine, each number against a baseline
+`make bench` (about 23 minutes) measures on this machine, each number against a baseline
 run in the same invocation, and writes `bench/results/<name>.json` (machine and how busy it
 was, parameters, raw numbers, target, pass/fail), `bench/results/summary.md` and the table
-below; `.venv/bin/python -m bench --quick` is a smoke run of a minute or so (results in
-`bench/results/tmp/quick/`), `--only latency,intake,routing,pick` runs some.
+below; `.venv/bin/python -m bench --quick` is a smoke run of a few minutes (results in
+`bench/results/tmp/quick/`), `--only intake,durability,scaling` (any of latency, intake,
+routing, pick, rings, throughput, durability, scaling) runs some.
 **latency**: POST start to the officer's offer alert arriving at a real SMTP and webhook
 sink (the later of the two), at 50 reports/s through gunicorn, router, notifier and beat;
 baseline: the same load's round trip to a bare Flask endpoint doing one Redis LPUSH.
@@ -31,8 +32,10 @@ district; the ratio is 10,000 to 10. **throughput**: the highest report rate (st
 40, ... reports/s, each held 30 s) the whole stack delivers on both channels with p99
 ≤ 1 s and no backlog, as a share of the lightest pipeline's (POST, one Redis write, a
 Celery task, one Lua pick, a Celery task writing a timestamp; same worker counts), plus
-both p99s at 50/s. The machine has two cores and other work on it:
-compare ratios, not absolute numbers.
+both p99s at 50/s. **durability**: the same stack under LIAISON_DURABILITY async, fsync
+and replicated (10 s holds), as ratios to async. **scaling**: router and notifier drain
+rates with 1, 2 and 4 worker processes, their speed-up against a no-op task's. The machine
+has two cores and other work on it: compare ratios, not absolute numbers.
 
 {start}
 {end}
@@ -56,8 +59,9 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         s = r["summary"]
         name = r["name"] + (" (quick)" if r.get("quick") else "")
+        met = "—" if s["target"].startswith("none") else "yes" if r["met"] else "**no**"
         rows.append(f"| {name} | {s['measured']} | {s['baseline']} | {s['ratio_text']} | "
-                    f"{s['target']} | {'yes' if r['met'] else '**no**'} |")
+                    f"{s['target']} | {met} |")
         notes += [f"- **{r['name']}**: {note}" for note in r.get("limits", [])]
     if results:
         m = results[0]["machine"]

@@ -132,13 +132,14 @@ def _baseline(redis_url: str, tmp: Path) -> Iterator[Pipeline]:
 
 
 @contextlib.contextmanager
-def _stack(redis_url: str, tmp: Path) -> Iterator[Pipeline]:
+def _stack(redis_url: str, tmp: Path, **extra: str) -> Iterator[Pipeline]:
+    """The whole stack on `redis_url`; `extra` settings on top (LIAISON_DURABILITY...)."""
     arrivals = Arrivals()
     mail = TimedMailSink(arrivals).start()
     http = timed_http_sink(arrivals, SECRET).start()
     env = stack_env(redis_url, tmp, LIAISON_SMTP_URL=mail.url, LIAISON_WEBHOOK_SECRET=SECRET,
                     LIAISON_SWEEP_INTERVAL_SECONDS="5", LIAISON_OUTBOX_GRACE_SECONDS="5",
-                    LIAISON_NOTIFY_BACKOFF_SECONDS="5")
+                    LIAISON_NOTIFY_BACKOFF_SECONDS="5", **extra)
     store = Store(redis_client(redis_url), prefix=Settings.from_env(env).key_prefix)
     workload.roster(store, 2, capacity=1_000_000, mail_domain="liaison.test",
                     webhook_url=http.url)
@@ -185,14 +186,15 @@ def _stack(redis_url: str, tmp: Path) -> Iterator[Pipeline]:
 # The climb ----------------------------------------------------------------------------
 
 
-def _measure(p: Pipeline, hold: float, drain: float) -> dict[str, Any]:
-    """Warm up, 50/s for the latency comparison, then the climb."""
+def _measure(p: Pipeline, hold: float, drain: float,
+             rates: tuple[int, ...] = RATES) -> dict[str, Any]:
+    """Warm up, 50/s for the latency comparison, then the climb (`rates` in turn)."""
     _step(p, 10.0, 2.0, drain)  # warm every process up
     at_50 = _step(p, LATENCY_RATE, hold, drain, stages=True)
     log("throughput: %s at 50/s: %s", p.name, _brief(at_50))
     steps: list[dict[str, Any]] = []
     best = 0.0
-    for rate in RATES:
+    for rate in rates:
         result = _step(p, float(rate), hold, drain)
         log("throughput: %s at %d/s: %s", p.name, rate, _brief(result))
         if not result["held"]:  # the machine is shared: one more try before giving up

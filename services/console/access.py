@@ -46,3 +46,5 @@ def page_for(*roles: Role) -> Callable[[F], F]:
 OFFICER = (Role.OFFICER,)
 SUPERVISOR = (Role.SUPERVISOR,)
 ADMIN = (Role.ADMIN,)
+CALL_HANDLER = (Role.CALL_HANDLER,)
+CALL_TAKERS = (Role.CALL_HANDLER, Role.SUPERVISOR)  # the 101 call pages (web_call)

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 ACTION_STATUS = {"not_found": 404, "not_yours": 403, "illegal_transition": 409,
                  "not_due": 409, "same_officer": 409, "at_capacity": 409,
+                 "officer_away": 409, "officer_off_duty": 409, "off_shift": 409,
+                 "lacks_skill": 409,
                  "no_such_officer": 422, "invalid_reference": 422, "reason_needed": 422,
                  "channel_not_allowed": 422}
 _MESSAGES = {
@@ -43,7 +45,6 @@ _MESSAGES = {
     "illegal_transition": "Not possible in its current state ({detail}).",
     "not_due": "The offer has not run out yet.",
     "same_officer": "The case is already with that officer.",
-    "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "No officer with that id takes cases.",
     "invalid_reference": "Enter a case reference like K7XM-4QPA-Q.",
     "reason_needed": "This case is not with you: say why you are opening it (`purpose`).",
@@ -99,6 +100,10 @@ def _refused(exc: CaseActionError) -> ResponseReturnValue:
         _MESSAGES.get(exc.code, "Not possible now.").format(detail=exc.detail)
     body: dict[str, Any] = {"code": status, "status": HTTP_STATUS_CODES[status],
                             "message": message, "reason": exc.code}
+    if isinstance(exc, h.NeedsReason):  # routing would pass them over: a reason overrides
+        message = f"{exc.message} Give a reason (`reason`) to assign anyway."
+        body["message"] = message
+        body["errors"] = {"json": {"officer_id": [message]}}
     if exc.code == "no_such_officer":
         body["errors"] = {"json": {"officer_id": [message]}}
     if exc.code == "invalid_reference":
@@ -249,8 +254,14 @@ def find_case(query: dict[str, Any]) -> Any:
 @blp.response(200, s.ActionResultSchema)
 @_doc(404, 409, 422)
 def reassign(body: dict[str, Any], case_id: str) -> Any:
-    """Offer the case to a named officer, or (officer_id null) send it back to routing."""
-    return h.reassign(current_deps(), current_staff(), case_id, body["officer_id"])
+    """Offer the case to a named officer, or (officer_id null) send it back to routing.
+    An officer routing would pass over — away, off duty, off shift, at capacity, or without
+    a skill the case requires — is refused with 409 naming `officer_id` and the problem
+    (`reason`: the first of officer_away, officer_off_duty, off_shift, at_capacity,
+    lacks_skill), unless the body gives a `reason`: then the case is theirs, and the
+    reason and what it overrode are in the audit trail and the case's history."""
+    return h.reassign(current_deps(), current_staff(), case_id, body["officer_id"],
+                      body.get("reason"))
 
 
 @blp.route("/officers/<officer_id>/availability", methods=["PUT"])

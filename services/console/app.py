@@ -11,7 +11,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from services.console import api, display, login, web_admin, web_officer, web_supervisor
+from services.console import (
+    api,
+    display,
+    login,
+    web_admin,
+    web_call,
+    web_officer,
+    web_supervisor,
+)
 from services.console.auth import EXTENSION
 from services.console.sessions import RedisSessionInterface
 from shared.bootstrap import bootstrap
@@ -74,7 +82,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     CSRFProtect(app).exempt(api.blp)  # bearer tokens, no cookies: nothing for a site to forge
     _register_pages(app, store)
     install_metrics(app, service="console", state=state_collector(deps))
-    for part in (display, login, web_officer, web_supervisor, web_admin):
+    for part in (display, login, web_officer, web_supervisor, web_admin, web_call):
         part.register(app)
     harden(app, settings, who=lambda: g.staff.id if g.get("staff") else "")
     return app

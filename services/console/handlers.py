@@ -14,7 +14,7 @@ from typing import Any
 
 from shared import casework
 from shared.bootstrap import Deps
-from shared.domain import contact
+from shared.domain import contact, reassignment
 from shared.domain.consultation import Reason, needs_reason
 from shared.domain.contact import ContactProfile
 from shared.domain.officers import Availability, Role
@@ -224,26 +224,63 @@ def close(deps: Deps, staff: Staff, case_id: str, outcome: str) -> dict[str, str
     return _done(deps, "close", case_id, staff, result)
 
 
-def reassign(deps: Deps, staff: Staff, case_id: str,
-             officer_id: str | None) -> dict[str, str]:
-    """A supervisor gives the case to an officer, or (None) sends it back to routing."""
-    case_for(deps, staff, case_id, "reassign")
-    result = casework.reassign(deps, case_id, staff.id, officer_id)
-    return _done(deps, "reassign", case_id, staff, result)
+class NeedsReason(CaseActionError):
+    """A reassignment refused because routing would pass the officer over (away, off duty,
+    off shift, at capacity, without a skill the case requires); giving a reason overrides
+    it. `message` names the officer and every problem, e.g. 'Sam Patel is off shift.'"""
+
+    def __init__(self, code: str, detail: str, *, officer_id: str, message: str,
+                 problems: tuple[reassignment.Problem, ...]) -> None:
+        super().__init__(code, detail)
+        self.officer_id, self.message, self.problems = officer_id, message, problems
+
+
+def reassign(deps: Deps, staff: Staff, case_id: str, officer_id: str | None,
+             reason: str | None = None) -> dict[str, Any]:
+    """A supervisor gives the case to an officer, or (None) sends it back to routing. An
+    officer routing would pass over is refused (`NeedsReason`) unless `reason` says why;
+    an override is audited with the reason and what it overrode (and the case's
+    CaseReassigned event keeps both too)."""
+    case = case_for(deps, staff, case_id, "reassign")
+    reason = (reason or "").strip()
+    held = deps.store.caseload.officer(officer_id) if officer_id else None
+    try:
+        result = casework.reassign(deps, case_id, staff.id, officer_id, reason)
+    except CaseActionError as exc:
+        if held is None or exc.code not in reassignment.CODES:
+            raise
+        found = reassignment.parse(exc.detail)
+        raise NeedsReason(exc.code, exc.detail, officer_id=held.id, problems=found,
+                          message=reassignment.sentence(held.name or held.id, found,
+                                                        load=held.load,
+                                                        capacity=held.capacity)) from None
+    overridden: tuple[reassignment.Problem, ...] = ()
+    if held is not None and reason:
+        overridden = reassignment.problems(
+            status=held.status, on_shift=held.on_shift, load=held.load,
+            capacity=held.capacity, skills=held.skills,
+            required=[s for s in case.get("required_skills", "").split(",") if s])
+    audit = {"officer_id": result.extra or ""}
+    if overridden:
+        audit |= {"overridden": ",".join(p.token for p in overridden),
+                  "override_reason": reason}
+    done: dict[str, Any] = _done(deps, "reassign", case_id, staff, result, audit)
+    done["officer_id"] = result.extra
+    if overridden:
+        done |= {"overridden": [p.token for p in overridden], "override_reason": reason}
+    return done
 
 
 def _done(deps: Deps, action: str, case_id: str, staff: Staff,
-          result: ActionResult) -> dict[str, str]:
+          result: ActionResult, audit: dict[str, str] | None = None) -> dict[str, str]:
     """Every staff action on a case ends here: audited (DPA 2018 s.62) and logged."""
-    ids = {"officer_id": result.extra or ""} if action == "reassign" else {}
     deps.store.audit.record_case_action(case_id, action, by=staff.id, via=staff.via,
-                                        now=deps.clock(), state=result.state, **ids)
+                                        now=deps.clock(), state=result.state,
+                                        **(audit or {}))
     logger.info("case %s", action, extra={"case_id": case_id, "staff_id": staff.id,
-                                          "state": result.state})
-    done = {"case_id": case_id, "state": result.state}
-    if action == "reassign":
-        done["officer_id"] = result.extra
-    return done
+                                          "state": result.state,
+                                          "override": bool(audit and "overridden" in audit)})
+    return {"case_id": case_id, "state": result.state}
 
 
 def set_availability(deps: Deps, staff: Staff, officer_id: str,

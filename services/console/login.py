@@ -70,7 +70,7 @@ DISABLED = "This login is disabled; ask a console administrator."
 LOCKS = [lockout_seconds(n) for n in range(1, LOCK_AFTER + 13)]  # after 1, 2... failures
 EPOCH = "_auth_epoch"
 HOME = {Role.OFFICER: "officer.inbox", Role.SUPERVISOR: "supervisor.dashboard",
-        Role.ADMIN: "admin.officers"}
+        Role.ADMIN: "admin.officers", Role.CALL_HANDLER: "call.start"}
 ERRORS = {
     400: ("The form was not accepted", "It may have been open too long, or it did not come "
           "from this console. Go back, reload the page and try again."),

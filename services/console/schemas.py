@@ -15,6 +15,7 @@ from shared.domain import consultation
 from shared.domain.contact import CHANNELS as REPORTER_CHANNELS
 from shared.domain.model import Priority
 from shared.domain.officers import Availability
+from shared.domain.reassignment import REASON_MAX
 from shared.schemas import StrictSchema, Text
 
 OFFICER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
@@ -111,6 +112,12 @@ class ReassignSchema(StrictSchema):
         OFFICER_ID, error="Give an officer's id."), metadata={
         "pattern": OFFICER_ID.replace("\\Z", "$"),  # JSON Schema (ECMA) has no \Z
         "description": "The officer to offer the case to; null sends it back to routing"})
+    reason = Text(allow_none=True, validate=validate.Length(
+        max=REASON_MAX, error=f"Use {REASON_MAX} characters or fewer."), metadata={
+        "description": "Why this officer, when routing would pass them over (away, off "
+                       "duty, off shift, at capacity, or without a skill the case "
+                       "requires): without one that is refused (409). Kept in the audit "
+                       "trail and the case's history; no personal data"})
 
 
 class StatsQuerySchema(StrictSchema):
@@ -251,6 +258,11 @@ class ActionResultSchema(Schema):
     state = fields.String()
     officer_id = fields.String(metadata={
         "description": "After a reassignment: the officer now offered the case ('' = none)"})
+    overridden = fields.List(fields.String(), metadata={
+        "description": "After a reassignment with a `reason`: what it overrode, e.g. "
+                       "`off_shift`, `at_capacity`, `lacks_skill:bsl` (absent: nothing)"})
+    override_reason = fields.String(metadata={
+        "description": "After an override: the reason given"})
 
 
 class UpdateResultSchema(Schema):

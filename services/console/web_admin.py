@@ -244,7 +244,8 @@ def _accounts_page(errors: dict[str, str], form: Any, status: int = 200,
                            min_length=passwords.MIN_LENGTH), status
 
 
-CONSOLE_MANAGED = frozenset({Role.OFFICER})  # logins the console may create and reset
+# logins the console may create and reset: those who see no more than their own cases
+CONSOLE_MANAGED = frozenset({Role.OFFICER, Role.CALL_HANDLER})
 OWN_LOGIN = "You cannot change your own login here; an operator does, with the CLI."
 PRIVILEGED_LOGIN = ("The logins of supervisors and admins are created and reset only by an "
                     "operator on the server, with `liaison accounts {command}`.")
@@ -440,6 +441,12 @@ def audit_details(fields: dict[str, str]) -> str:
                      f"{f.get('channel', '')}")
     elif kind in (events.CASE_ERASED, events.ACCESS_ENDED):
         parts.append(label(f.get("reason", "")))
+    if f.get("overridden"):  # a supervisor's reassignment past routing's rules
+        parts.append("overrode: " + ", ".join(label(t).lower().replace(":", " ")
+                                              for t in f["overridden"].split(","))
+                     + "; reason: " + f.get("override_reason", ""))
+    if kind == events.CASE_COLLECTED and f.get("via") == "console-phone":
+        parts.append("taken by phone (101)")
     if f.get("fields"):
         parts.append("changed: " + f["fields"].replace(",", ", "))
     if f.get("created") == "1":

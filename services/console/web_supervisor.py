@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -34,8 +35,9 @@ from services.console.auth import current_deps
 from services.console.display import LABELS, label
 from shared.bootstrap import Deps, redis_connection
 from shared.broker_queues import BrokerQueues, broker_client
-from shared.domain import consultation
-from shared.domain.officers import Availability, Officer, Role
+from shared.domain import consultation, reassignment
+from shared.domain.officers import Availability, Role
+from shared.domain.reassignment import REASON_MAX
 from shared.sealing import SealingError
 from shared.store import StoreUnavailable
 from shared.store.feed import EventFeed
@@ -52,7 +54,6 @@ REFUSALS = {
     "not_found": "There is no such case, officer or alert.",
     "illegal_transition": "That is no longer possible: the case or alert is now {detail}.",
     "same_officer": "The case is already with that officer.",
-    "at_capacity": "That officer has no room for another case.",
     "no_such_officer": "Choose an officer who takes cases.",
 }
 
@@ -102,7 +103,7 @@ def dashboard() -> ResponseReturnValue:
     staff = {o.id: o for o in deps.store.officers.all()}
     labels = LABELS | RINGS | {code: d.name for code, d in deps.force.districts.items()}
     return render_template(
-        "supervisor/dashboard.html", snap=snap, staff=staff, takers=_takers(staff),
+        "supervisor/dashboard.html", snap=snap, staff=staff, takers=_picks(deps),
         labels=labels, names={o.id: o.name for o in staff.values()},
         reasons={d.id: d.reason for d in deps.store.health.dead_letters()},
         charts=_charts(), statuses=[a.value for a in Availability])
@@ -148,12 +149,23 @@ def case(case_id: str) -> ResponseReturnValue:
                                chosen=request.args.get("purpose", ""),
                                reference=request.args.get("reference", "")[:40]), \
             (400 if error else 200)
+    return _case_page(deps, case_id, reason)
+
+
+def _case_page(deps: Deps, case_id: str, reason: consultation.Reason,
+               picker: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
+    """The case view (an audited read), with the reassign picker as `picker` left it (the
+    officer chosen, the reason typed, the error) when a reassignment was refused."""
     view = h.open_case(deps, current_web_staff(), case_id, reason)
-    staff = {o.id: o for o in deps.store.officers.all()}
     return render_template("supervisor/case.html", view=view, case=view.case,
                            sub=view.submission, safety=case_page.safety(view, deps),
-                           clock=case_page.clock(deps, case_id), staff=staff,
-                           takers=_takers(staff))
+                           clock=case_page.clock(deps, case_id),
+                           picks=_picks(deps, _required(view.case)),
+                           picker=picker or {}), status
+
+
+def _required(case: dict[str, str]) -> list[str]:
+    return [s for s in (case.get("required_skills") or "").split(",") if s]
 
 
 def _reason(case_id: str, now: float) -> tuple[consultation.Reason | None, dict[str, str]]:
@@ -201,13 +213,47 @@ def find_case() -> ResponseReturnValue:
 @bp.post("/dashboard/cases/<case_id>/reassign")
 @page_for(*SUPERVISOR)
 def reassign(case_id: str) -> ResponseReturnValue:
+    """Give the case to the officer chosen (or back to routing). One routing would pass
+    over needs a reason: without one, the picker comes back with the problem named."""
     officer_id = request.form.get("officer_id", "").strip()
+    reason = request.form.get("reason", "")
     if officer_id and not _OFFICER_ID.match(officer_id):
         raise CaseActionError("no_such_officer")
-    done = h.reassign(current_deps(), current_web_staff(), case_id, officer_id or None)
-    flash("Case reassigned to " + _name(done.get("officer_id", "")) + "." if officer_id
-          else "Case sent back to routing.", "success")
+    if len(reason.strip()) > REASON_MAX:
+        return _refused_pick(case_id, officer_id, reason,
+                             f"Give a reason of {REASON_MAX} characters or fewer.")
+    deps = current_deps()
+    try:
+        done = h.reassign(deps, current_web_staff(), case_id, officer_id or None, reason)
+    except h.NeedsReason as exc:
+        return _refused_pick(case_id, officer_id, reason, exc.message + " Give a reason to "
+                             "assign them anyway, or choose someone else.")
+    if not officer_id:
+        flash("Case sent back to routing.", "success")
+    elif done.get("overridden"):
+        flash(f"Case reassigned to {_name(officer_id)} as an override ("
+              + ", ".join(reassignment.short(p) for p in reassignment.parse(
+                  ",".join(done["overridden"]))) + "). Your reason is in the case history "
+              "and the audit log.", "success")
+    else:
+        flash("Case reassigned to " + _name(done.get("officer_id", "")) + ".", "success")
     return redirect(_back(case_id))
+
+
+def _refused_pick(case_id: str, officer_id: str, reason: str,
+                  error: str) -> ResponseReturnValue:
+    """The picker again with the error, the officer chosen and the reason typed: on the case
+    page when the supervisor came from it (and their reason for reading it still holds),
+    else on a page of the case's routing fields alone (no personal data)."""
+    deps = current_deps()
+    picker = {"error": error, "chosen": officer_id, "reason": reason[:REASON_MAX * 2],
+              "back": request.form.get("back") or "dashboard"}
+    consulted, _ = _reason(case_id, deps.clock())
+    if picker["back"] == "case" and consulted is not None:
+        return _case_page(deps, case_id, consulted, picker, 409)
+    case = h.case_for(deps, current_web_staff(), case_id, "reassign")
+    return render_template("supervisor/reassign.html", case=case,
+                           picks=_picks(deps, _required(case)), picker=picker), 409
 
 
 @bp.post("/dashboard/officers/<officer_id>/availability")
@@ -272,9 +318,38 @@ def _problem(status: int, title: str, message: str) -> tuple[str, int]:
 
 # --- presentation helpers (for the supervisor and admin templates) -------------------------
 
-def _takers(staff: dict[str, Officer]) -> list[Officer]:
-    """Officers a case can be given to, by name."""
-    return sorted((o for o in staff.values() if o.role is Role.OFFICER), key=lambda o: o.name)
+@dataclass(frozen=True)
+class Pick:
+    """An officer as the reassign picker shows them: where, shift, status, load, skills,
+    and what routing would hold against giving them this case (`problems`)."""
+
+    id: str
+    name: str
+    home: str
+    on_shift: bool
+    status: str
+    load: int
+    capacity: int
+    skills: tuple[str, ...]                        # in words: "BSL", "Polish"
+    problems: tuple[reassignment.Problem, ...]
+
+    @property
+    def marks(self) -> str:
+        """'off shift, no BSL' ('' when routing could offer them the case)."""
+        return ", ".join(reassignment.short(p) for p in self.problems)
+
+
+def _picks(deps: Deps, required: list[str] | None = None) -> list[Pick]:
+    """Every officer who takes cases, by name, as they stand now (the stored fields the
+    reassign script checks), marked against a case needing `required` skills."""
+    return sorted((Pick(o.id, o.name or o.id, o.districts[0] if o.districts else "",
+                        o.on_shift, o.status, o.load, o.capacity,
+                        tuple(sorted(reassignment.skill_words(s) for s in o.skills)),
+                        reassignment.problems(status=o.status, on_shift=o.on_shift,
+                                              load=o.load, capacity=o.capacity,
+                                              skills=o.skills, required=required or ()))
+                   for o in deps.store.caseload.officers() if o.role == Role.OFFICER.value),
+                  key=lambda p: (p.name.lower(), p.id))
 
 
 def _name(officer_id: str) -> str:

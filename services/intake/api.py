@@ -17,13 +17,13 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import abort  # flask_smorest's abort, typed NoReturn
 
 from services.intake.checks import NO_MATCH, check_status
-from services.intake.handlers import IdempotencyConflict, receive
 from shared.bootstrap import Deps
 from shared.config import Settings
 from shared.domain.checks import WITH_OFFICER
 from shared.domain.model import CaseKind
 from shared.domain.references import normalise_reference
 from shared.jsonapi import RETRY_AFTER, Api, Blueprint, ErrorResponses, error_response
+from shared.receiving import IdempotencyConflict, receive
 from shared.schemas import (
     CallbackSchema,
     ReceiptSchema,

@@ -14,9 +14,9 @@ from hmac import compare_digest
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.intake.handlers import check_digest
 from shared.bootstrap import Deps
 from shared.domain.checks import next_update_by, status_words
+from shared.receiving import check_digest
 
 NO_MATCH = ("We could not find a report with that reference and check code. "
             "Check both and try again.")

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import current_app, render_template
 
-from services.intake.handlers import Receipt
 from shared.bootstrap import Deps
 from shared.domain.languages import LANGUAGES, OTHER
 from shared.domain.model import ContactChannel, HateStrand, ReporterRole
+from shared.receiving import Receipt
 
 RETRY_AFTER_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}  # a code or a status must not outlive the page
@@ -68,10 +68,11 @@ def answer_labels() -> dict[str, dict[str, str]]:
     districts = dict(deps().force.choices())
     return {"hate_strands": {**plain(STRAND_LABELS), "not_sure": "Not sure"},
             "reporter_role": plain(ROLE_LABELS), "contact.channels": plain(CHANNEL_LABELS),
-            "contact.safe_times": TIME_LABELS, "needs.language": dict(LANGUAGE_CHOICES),
+            "contact.safe_times": TIME_LABELS, "preferred_times": TIME_LABELS,
+            "needs.language": dict(LANGUAGE_CHOICES),
             "incident_location.district": districts, "home_area.district": districts,
             **{name: YES_NO for name in (
-                "anonymous", "consent_to_contact", "contact.voicemail_ok",
+                "in_danger", "anonymous", "consent_to_contact", "contact.voicemail_ok",
                 "contact.shared_device", "contact.discreet")}}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 # field -> (the page's message for any of the schema's messages on it, unless `EXACT` has
 # a more specific one)
 BY_FIELD: dict[str, str] = {
+    "in_danger": "Select yes if you are in danger now",
     "reporter_role": "Select who is reporting",
     "what_happened": "Enter what happened",
     "when": "Enter the date it happened, or describe when",
@@ -49,6 +50,8 @@ EXACT: dict[tuple[str, str], str] = {
     ("when.date", "Enter a real date (YYYY-MM-DD)."): "Date it happened must be a real date",
     ("when.date", "The date cannot be in the future."):
         "Date it happened must be today or in the past",
+    ("reason", "Use 5000 characters or fewer."):
+        "What you would like to talk about must be 5,000 characters or fewer",
     ("when.description", "Use 200 characters or fewer."):
         "Describe when in 200 characters or fewer",
     ("incident_location.postcode",

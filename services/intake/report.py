@@ -1,207 +1,200 @@
-"""The stepped report form: one question group per page, answers sealed server-side
-between pages (`drafts`), check your answers, then the same `receive` as ever.
-
-Every page works without JavaScript: plain forms that post, then a 303 to the next page.
-"""
+"""The stepped report: its questions page by page, how its answers become the schema's
+JSON, and what check your answers shows. The pages are `stepped`'s."""
 
 from __future__ import annotations
 
-import logging
+import datetime as dt
+from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound
 
-from services.intake import drafts, steps
-from services.intake.context import (
-    NO_STORE,
-    RETRY_AFTER_SECONDS,
-    answer_labels,
-    confirmation,
-    deps,
-    form_context,
+from services.intake import stepped
+from services.intake.steps import (
+    CONTACT_FIELDS,
+    CONTACT_OPTIONS,
+    YES,
+    Answers,
+    Journey,
+    Labels,
+    Rows,
+    Shown,
+    Step,
+    contact_rows,
+    first,
+    home_and_needs_rows,
 )
-from services.intake.forms import flatten_errors
-from services.intake.handlers import IdempotencyConflict, receive
-from services.intake.messages import page_errors
 from shared.domain.model import CaseKind
-from shared.store import StoreUnavailable
+from shared.forms import form_to_payload
+from shared.schemas import ReportPageSchema
 
-logger = logging.getLogger(__name__)
-bp = Blueprint("report", __name__, url_prefix="/report")
-FIRST = steps.STEPS[0].slug
+NOT_SURE = "not_sure"  # "why do you think it happened?": the person does not know
+DATE_PARTS = ("when-date-day", "when-date-month", "when-date-year")
+RISK_WORDS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}  # risk questions' answers
+
+STEPS = (
+    Step("what-happened", "What happened", (
+        "happening_now", "in_danger", "what_happened", "injuries", "threats",
+        "repeat_incident", "fear_for_safety", "vulnerable", "suspect_description")),
+    Step("when-and-where", "When and where it happened", (
+        *DATE_PARTS, "when.time", "when.approximate", "when.description",
+        "incident_location.postcode", "incident_location.district",
+        "incident_location.description", "incident_location.online")),
+    Step("why", "Why you think it happened", ("hate_strands",)),
+    Step("about-you", "About you", (
+        "reporter_role", "anonymous", "home_area.postcode", "home_area.district",
+        "needs.language", "needs.language_other", "needs.bsl_interpreter")),
+    Step("contact", "How we may contact you", ("consent_to_contact", *CONTACT_FIELDS)),
+)
+
+# The input an error about a group, or a question with options, links to: its first one.
+FIRST_OPTION = {
+    **CONTACT_OPTIONS,
+    "happening_now": "happening-now", "fear_for_safety": "fear-for-safety-yes",
+    "vulnerable": "vulnerable-yes", "reporter_role": "reporter-role-victim",
+    "hate_strands": "hate-strands-sexual-orientation", "anonymous": "anonymous-yes",
+    "consent_to_contact": "consent-to-contact-yes",
+    "when": "when-date-day", "when.date": "when-date-day",
+    "incident_location": "incident-location-postcode",
+}
 
 
-@bp.get("")
-def begin() -> ResponseReturnValue:
-    """The report's entry: a draft already sent is forgotten, so this is a new report."""
-    draft = drafts.load(deps())
-    if draft is not None and draft.sent:
-        drafts.clear(deps())
-    return redirect(url_for("report.step", slug=FIRST), 303)
+def anonymous(answers: Answers) -> bool:
+    return first(answers, "anonymous") in YES
 
 
-@bp.get("/<slug>")
-def step(slug: str) -> ResponseReturnValue:
-    current = _step(slug)
+def emergency(answers: Answers) -> bool:
+    return any(first(answers, name) in YES for name in ("happening_now", "in_danger"))
+
+
+def discreet(answers: Answers) -> bool:
+    return first(answers, "contact.discreet") == "yes" \
+        and first(answers, "consent_to_contact") == "yes"
+
+
+def skipped(step: Step, answers: Answers) -> bool:
+    """Whether the journey passes this step by: contact details of an anonymous report."""
+    return step.slug == "contact" and anonymous(answers)
+
+
+def payload(answers: Answers) -> dict[str, Any]:
+    """The answers as the schema's nested JSON: date parts joined, "not sure" taken out,
+    contact details only with consent (never for an anonymous report), and a group that
+    must be given present (empty) so that every one of its questions gets its own error."""
+    form: MultiDict[str, str] = MultiDict()
+    for name, values in answers.items():
+        if name in DATE_PARTS:
+            continue
+        if name == "hate_strands":
+            values = [v for v in values if v != NOT_SURE]
+        if name.startswith("contact.") and (anonymous(answers)
+                                           or first(answers, "consent_to_contact") != "yes"):
+            continue
+        for value in values:
+            form.add(name, value)
+    for name in ("anonymous", "consent_to_contact"):  # yes/no radios: ticks for the schema
+        form.pop(name, None)
+        if first(answers, name) == "yes" and not (name == "consent_to_contact"
+                                                  and anonymous(answers)):
+            form[name] = "on"
+    when = joined_date(answers)
+    if when:
+        form["when.date"] = when
+    data = form_to_payload(form)  # ValidationError for names that do not nest
+    data.setdefault("when", {})
+    data.setdefault("incident_location", {})
+    if data.get("consent_to_contact"):
+        data.setdefault("contact", {})
+    return data
+
+
+def joined_date(answers: Answers) -> str:
+    """Day, month and year as one ISO date for the schema; "" when none was given. A date
+    that is incomplete or not a real one is reported by `page_rules` instead."""
+    parts = [first(answers, name).strip() for name in DATE_PARTS]
+    if not all(parts):
+        return ""
     try:
-        draft = drafts.load(deps())
-    except StoreUnavailable:
-        return (_render(current, {}, problem="unavailable"), 503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    if draft is None and slug != FIRST:
-        return _timed_out()
-    answers = draft.answers if draft else {}
-    return _render(current, answers, problem=request.args.get("problem", "")
-                   if request.args.get("problem") == "timed_out" else "")
+        return dt.date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat()
+    except ValueError:
+        return ""
 
 
-@bp.post("/<slug>")
-def save_step(slug: str) -> ResponseReturnValue:
-    current = _step(slug)
-    posted, strays = steps.take(current, request.form)
-    if strays:  # a tampered post: refused, nothing kept
-        return _render(current, posted, errors=page_errors(strays, current.fields)), 422
-    try:
-        draft = drafts.load(deps())
-        if draft is None and slug != FIRST:
-            return _timed_out()
-        draft = draft or drafts.Draft()
-        answers = steps.merge(draft.answers, current, posted)
-        if draft.sent and answers != draft.answers:  # changed after sending: a new report
-            draft = drafts.Draft()
-        draft.answers = answers
-        drafts.save(deps(), draft)
-    except StoreUnavailable as exc:  # nothing kept: the page keeps what was typed
-        logger.warning("draft not saved: store unavailable", extra={"error": str(exc)})
-        return (_render(current, posted, problem="unavailable"), 503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    errors = steps.step_errors(current, answers)
-    if errors:
-        return _render(current, answers, errors=errors), 422
-    if slug == FIRST and steps.emergency(answers):
-        return redirect(url_for("report.call_999"), 303)
-    following = steps.next_slug(slug, answers)
-    if request.args.get("change") and steps.first_unfinished(answers) is None:
-        following = steps.CHECK
-    return redirect(url_for("report.step", slug=following) if following != steps.CHECK
-                    else url_for("report.check"), 303)
+def page_rules(answers: Answers) -> dict[str, list[str]]:
+    """The questions only the pages ask (the API has its own way to say these)."""
+    errors: dict[str, list[str]] = {}
+    parts = dict(zip(("day", "month", "year"),
+                     (first(answers, name).strip() for name in DATE_PARTS), strict=True))
+    given = [k for k, v in parts.items() if v]
+    if given and len(given) < 3:
+        missing = " and ".join(k for k, v in parts.items() if not v)
+        errors["when.date"] = [f"Date it happened must include a {missing}"]
+    elif given and (not joined_date(answers) or len(parts["year"]) != 4):
+        errors["when.date"] = ["Date it happened must be a real date"]
+    strands = answers.get("hate_strands") or []
+    if NOT_SURE in strands and len(strands) > 1:
+        errors["hate_strands"] = ["Select the reasons why you think it happened, or select "
+                                  "'Not sure', not both"]
+    elif not strands:
+        errors["hate_strands"] = ["Select at least one reason why you think it happened, or "
+                                  "select 'Not sure'"]
+    if first(answers, "anonymous") not in ("yes", "no"):
+        errors["anonymous"] = ["Select yes if you want to stay anonymous"]
+    if not anonymous(answers) and first(answers, "consent_to_contact") not in ("yes", "no"):
+        errors["consent_to_contact"] = ["Select yes if a liaison officer may contact you "
+                                        "about this report"]
+    return errors
 
 
-@bp.get("/call-999")
-def call_999() -> ResponseReturnValue:
-    """The 999 gate: after "it is happening now" or "someone is in danger"."""
-    draft = drafts.load(deps())
-    if draft is None:
-        return _timed_out()
-    return render_template("report/call_999.html", back=url_for("report.step", slug=FIRST),
-                           next=url_for("report.step", slug=steps.next_slug(FIRST, {})))
+def page_name(name: str) -> str:
+    """The schema's name for a posted one (the date's three boxes are `when.date`)."""
+    return "when.date" if name in DATE_PARTS else name
 
 
-@bp.get("/check-your-answers")
-def check() -> ResponseReturnValue:
-    draft = drafts.load(deps())
-    if draft is None:
-        return _timed_out()
-    unfinished = steps.first_unfinished(draft.answers)
-    if unfinished:
-        return redirect(url_for("report.step", slug=unfinished), 303)
-    return _render_check(draft.answers)
+def rows(answers: Answers, labels: Labels) -> Rows:
+    """Check your answers, step by step."""
+    shown = Shown(answers, labels)
+
+    def risk_answer(name: str) -> list[str]:
+        word = RISK_WORDS.get(first(answers, name))
+        return [word] if word else []
+
+    date = joined_date(answers)
+    when = [dt.date.fromisoformat(date).strftime("%-d %B %Y")] if date else []
+    found: Rows = [
+        ("what-happened", "Is it happening now, or is anyone in danger?",
+         shown.ticked(("happening_now", "It is happening now"),
+                      ("in_danger", "Someone is in danger now")) or ["No"]),
+        ("what-happened", "What happened", shown("what_happened")),
+        ("what-happened", "Also", shown.ticked(
+            ("injuries", "Someone was hurt"),
+            ("threats", "Someone was threatened with violence"),
+            ("repeat_incident", "This has happened before"))),
+        ("what-happened", "Do you fear for your safety?", risk_answer("fear_for_safety")),
+        ("what-happened", "Anything that makes you more vulnerable?",
+         risk_answer("vulnerable")),
+        ("what-happened", "The person or people responsible", shown("suspect_description")),
+        ("when-and-where", "When it happened",
+         when + shown("when.time") + shown("when.description")
+         + shown.ticked(("when.approximate", "The date or time is approximate"))),
+        ("when-and-where", "Where it happened",
+         shown.ticked(("incident_location.online", "Online"))
+         + shown("incident_location.postcode") + shown("incident_location.district")
+         + shown("incident_location.description")),
+        ("why", "Why you think it happened", shown("hate_strands")),
+        ("about-you", "Who is reporting", shown("reporter_role")),
+        ("about-you", "Stay anonymous", shown("anonymous")),
+        *home_and_needs_rows("about-you", shown),
+    ]
+    if not anonymous(answers):
+        found.append(("contact", "May a liaison officer contact you?",
+                      shown("consent_to_contact")))
+        if first(answers, "consent_to_contact") == "yes":
+            found += contact_rows("contact", shown)
+    return found
 
 
-@bp.post("/check-your-answers")
-def send() -> ResponseReturnValue:
-    """Send the draft as a report. Its Idempotency-Key is the draft's: sending it twice
-    (a double click, Back and send again) makes one case and shows the same reference."""
-    try:
-        draft = drafts.load(deps())
-    except StoreUnavailable as exc:  # the answers wait, sealed, for the next try
-        logger.warning("case not stored: store unavailable", extra={"error": str(exc)})
-        return (_render_check([], problem="unavailable"), 503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    if draft is None:
-        return _timed_out()
-    unfinished = steps.first_unfinished(draft.answers)
-    if unfinished:
-        return redirect(url_for("report.step", slug=unfinished), 303)
-    try:
-        data = steps.submission(draft.answers)
-        receipt = receive(CaseKind.REPORT, data, deps(), via="intake-form",
-                          idempotency_key=f"form:{draft.submission_id}")
-    except ValidationError as exc:  # a district the force no longer has, say
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        flat = flatten_errors(messages)
-        current = steps.BY_SLUG[steps.owner(next(iter(flat)))]
-        return _render(current, draft.answers, errors=page_errors(flat, current.fields)), 422
-    except IdempotencyConflict:  # sent, then changed: this is a new report
-        draft = drafts.Draft(answers=draft.answers)
-        drafts.save(deps(), draft)
-        return _render_check(draft.answers, problem="changed"), 409
-    except StoreUnavailable as exc:
-        logger.warning("case not stored: store unavailable", extra={"error": str(exc)})
-        return (_render_check(draft.answers, problem="unavailable"), 503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    draft.sent = True
-    try:
-        drafts.save(deps(), draft)
-    except StoreUnavailable:  # stored and announced: a replay of the draft still finds it
-        logger.warning("draft not marked sent: store unavailable")
-    g.liaison_received = True
-    discreet = steps.first(draft.answers, "contact.discreet") == "yes" \
-        and steps.first(draft.answers, "consent_to_contact") == "yes"
-    return confirmation(receipt, "report", discreet=discreet), 200, NO_STORE
-
-
-def rerender(problem: str) -> str | None:
-    """A step re-shown with what was just posted and a problem (an expired form, too many
-    attempts), for the app's error handlers; None when the request was not a step's."""
-    if request.method != "POST" or request.blueprint != bp.name:
-        return None
-    slug = (request.view_args or {}).get("slug")
-    if slug in steps.BY_SLUG:
-        current = steps.BY_SLUG[slug]
-        posted, _ = steps.take(current, request.form)
-        return _render(current, posted, problem=problem)
-    return render_template("error.html", code=400)
-
-
-def _step(slug: str) -> steps.Step:
-    if slug not in steps.BY_SLUG:
-        raise NotFound()
-    return steps.BY_SLUG[slug]
-
-
-def _timed_out() -> ResponseReturnValue:
-    return redirect(url_for("report.step", slug=FIRST, problem="timed_out"), 303)
-
-
-def _render(current: steps.Step, answers: steps.Answers, *,
-            errors: dict[str, list[str]] | None = None, problem: str = "") -> str:
-    previous = steps.previous_slug(current.slug, answers)
-    back = url_for("report.step", slug=previous) if previous else url_for("pages.start")
-    form = MultiDict([(k, v) for k, values in answers.items() for v in values])
-    return render_template(
-        f"report/{current.slug.replace('-', '_')}.html", step=current,
-        number=steps.number(current.slug), total=steps.TOTAL, back=back, form=form,
-        errors=errors or {}, anchors={k: steps.anchor(k) for k in errors or {}},
-        problem=problem, change=bool(request.args.get("change")),
-        ttl_minutes=deps().settings.draft_ttl // 60, **form_context())
-
-
-def _render_check(answers: steps.Answers | list[object], *, problem: str = "") -> str:
-    """Check your answers; with no answers (Redis unreachable) just the problem and the
-    send button, to try again."""
-    if not isinstance(answers, dict):
-        return render_template(
-            "report/check_your_answers.html", rows=[], number=steps.TOTAL, total=steps.TOTAL,
-            back=url_for("report.step", slug=FIRST), problem=problem, errors={},
-            emergency=False, retry_after=RETRY_AFTER_SECONDS,
-            ttl_minutes=deps().settings.draft_ttl // 60)
-    last = steps.previous_slug(steps.CHECK, answers) or FIRST
-    return render_template(
-        "report/check_your_answers.html", rows=steps.summary(answers, answer_labels()),
-        number=steps.TOTAL, total=steps.TOTAL, back=url_for("report.step", slug=last),
-        problem=problem, errors={}, emergency=steps.emergency(answers),
-        retry_after=RETRY_AFTER_SECONDS, ttl_minutes=deps().settings.draft_ttl // 60)
+JOURNEY = Journey(
+    name="report", kind=CaseKind.REPORT, steps=STEPS, schema=ReportPageSchema(),
+    payload=payload, page_rules=page_rules, rows=rows, emergency=emergency,
+    discreet=discreet, first_option=FIRST_OPTION, skipped=skipped, page_name=page_name)
+bp = stepped.blueprint(JOURNEY, "/report")

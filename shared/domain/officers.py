@@ -17,6 +17,8 @@ class Role(StrEnum):
     OFFICER = "officer"        # takes cases
     SUPERVISOR = "supervisor"  # watches queues, reassigns, gets alerts
     ADMIN = "admin"            # manages accounts
+    CALL_HANDLER = "call_handler"  # 101 contact centre: records callbacks and reports by
+    # phone for the caller; sees no cases and is never offered one (routing: role officer)
 
 
 class Availability(StrEnum):

@@ -12,7 +12,10 @@
 --     update: channel, steps = [seconds, ...] (the case's Victims' Code schedule: the first
 --       step runs from the report; after the nth update the next is due steps[n + 1] later,
 --       the last step repeating); an update is contact made: it stops the first-contact clock
---     reassign: to_officer ("" = back to routing), timeouts = {"1": seconds, ...}
+--     reassign: to_officer ("" = back to routing), timeouts = {"1": seconds, ...},
+--       override = bool and override_reason (give the case to an officer who is away, off
+--       duty, off shift, at capacity or lacks a required skill; refused without:
+--       {"error", first problem, every problem comma-separated, e.g. "off_shift,lacks_skill:bsl"})
 --     notification_id, alert_id, events_maxlen, grace }
 -- Returns {"ok", state, officer_freed, extra, other case ids sent back to routing...}
 --         or {"error", code, detail}
@@ -125,13 +128,32 @@ end
 
 if action == "reassign" then
   local target = args.to_officer or ""
+  local overridden = ""
   local previous = c.officer or ""
   if target ~= "" then
     local o = hash(key("officer", target))
     if o.id == nil or o.role ~= "officer" then return {"error", "no_such_officer", target} end
     if target == previous then return {"error", "same_officer", target} end
+    -- What routing would not do (shared/domain/reassignment.py `problems` is the twin the
+    -- picker shows): refused unless the supervisor gave a reason (`override`).
+    local problems = {}
+    if o.status == "away" then problems[#problems + 1] = "officer_away"
+    elseif o.status ~= "available" then problems[#problems + 1] = "officer_off_duty" end
+    if o.on_shift ~= "1" then problems[#problems + 1] = "off_shift" end
     local load = redis.call("SCARD", key("officer", target, "cases"))
-    if load >= tonumber(o.capacity or "0") then return {"error", "at_capacity", target} end
+    if load >= tonumber(o.capacity or "0") then problems[#problems + 1] = "at_capacity" end
+    local held = "," .. (o.skills or "") .. ","
+    for _, skill in ipairs(split(c.required_skills)) do
+      if string.find(held, "," .. skill .. ",", 1, true) == nil then
+        problems[#problems + 1] = "lacks_skill:" .. skill
+      end
+    end
+    if #problems > 0 then
+      if not args.override then
+        return {"error", (string.gsub(problems[1], ":.*", "")), table.concat(problems, ",")}
+      end
+      overridden = table.concat(problems, ",")
+    end
   end
   if previous ~= "" then
     redis.call("SREM", key("officer", previous, "cases"), case_id)
@@ -149,9 +171,16 @@ if action == "reassign" then
   else
     offer_case(case_id, c, target, args.notification_id, "reassigned")
   end
-  event(case_id, {"type", "CaseReassigned", "case_id", case_id, "by", actor, "from_officer", previous,
-    "to_officer", target, "reference", c.reference or "", "priority", c.priority or "",
-    "district", c.district or "", "at", fmt(now)})
+  local fields = {"type", "CaseReassigned", "case_id", case_id, "by", actor,
+    "from_officer", previous, "to_officer", target, "reference", c.reference or "",
+    "priority", c.priority or "", "district", c.district or ""}
+  if overridden ~= "" then  -- what the supervisor overrode, and why
+    for _, kv in ipairs({{"overridden", overridden}, {"override_reason", args.override_reason or ""}}) do
+      fields[#fields + 1] = kv[1]; fields[#fields + 1] = kv[2]
+    end
+  end
+  fields[#fields + 1] = "at"; fields[#fields + 1] = fmt(now)
+  event(case_id, fields)
   return {"ok", target == "" and "waiting" or "offered", previous, target}
 end
 

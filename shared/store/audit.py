@@ -123,15 +123,19 @@ class AuditTrail:
 
     @translate_errors
     def record_collected(self, case_id: str, *, kind: str, via: str, now: float,
-                         partner: str = "") -> None:
-        """A submission collected at intake (its personal data now held): which case, its
-        kind, by which door (`intake-form` or `intake-api`), from whom (the public, or a
-        reporting centre with its partner key: `by` partner:<name> and `partner`), when."""
+                         partner: str = "", taken_by: str = "") -> None:
+        """A submission collected (its personal data now held): which case, its kind, by
+        which door (`intake-form`, `intake-api`, or `console-phone` for a 101 call handler),
+        from whom (the public; a reporting centre with its partner key: `by`
+        partner:<name> and `partner`; or the staff member who took it by phone: `by` and
+        `taken_by` their id), when."""
+        by = taken_by or (f"partner:{partner}" if partner else "public")
         entry = {"type": events.CASE_COLLECTED, "case_id": case_id, "kind": kind,
-                 "by": f"partner:{partner}" if partner else "public", "via": via,
-                 "at": f"{now:.6f}"}
+                 "by": by, "via": via, "at": f"{now:.6f}"}
         if partner:
             entry["partner"] = partner
+        if taken_by:
+            entry["taken_by"] = taken_by
         self._append(entry, stream=False)
 
     @translate_errors

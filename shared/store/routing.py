@@ -18,7 +18,9 @@ SCAN = 50  # officers (or waiting cases) route.lua reads per step; it reads at m
 
 class CaseActionError(Exception):
     """A refused case action; `code` is one of not_found, illegal_transition, not_yours,
-    not_due, at_capacity, no_such_officer, same_officer."""
+    not_due, no_such_officer, same_officer, or — a reassignment to an officer routing would
+    pass over, without a reason — officer_away, officer_off_duty, off_shift, at_capacity,
+    lacks_skill (`detail`: every problem, comma-separated; shared/domain/reassignment.py)."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)

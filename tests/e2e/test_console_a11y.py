@@ -31,6 +31,9 @@ PAGES = {
     "officer editor": ("ada", "/admin/officers/robin-hale"),
     "accounts": ("ada", "/admin/accounts"),
     "audit": ("ada", "/admin/audit"),
+    "call start": ("cara", "/call/"),
+    "call callback": ("cara", "/call/callback"),
+    "call report": ("cara", "/call/report"),
 }
 SCREENSHOTS = {("inbox", "390"): "officer-inbox-390.png",
                ("dashboard", "390"): "supervisor-dashboard-390.png",
@@ -51,6 +54,7 @@ def stack(redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     console.staff("robin-hale", "robin", Role.OFFICER, "watford")
     console.staff("sarah-whitfield", "sarah", Role.SUPERVISOR)
     console.staff("ada-admin", "ada", Role.ADMIN)
+    console.staff("cara-call", "cara", Role.CALL_HANDLER)
     reference = console.report()
     case_id = wait_for(lambda: console.case_id(reference), what="the case to be stored")
     wait_for(lambda: console.store.cases.get(case_id).get("state") == "offered",
@@ -102,5 +106,47 @@ def test_every_console_page_passes_axe_and_fits_the_screen(browser, stack, name,
             print("TOO WIDE:", page.evaluate(TOO_WIDE))
         if width == "390":
             assert not wide and not wide_open, f"{name} scrolls sideways at 390 px"
+    finally:
+        context.close()
+
+
+def check_axe(page: Any, name: str, width: str) -> None:
+    found = violations(page, axe_or_skip())
+    wide = overflows(page)
+    print(f"AXE {name} @{width}: {len(found)} violations; overflow {wide}")
+    assert found == [], found
+    if width == "390":
+        assert not wide, f"{name} scrolls sideways at 390 px: {page.evaluate(TOO_WIDE)}"
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_a_call_with_errors_and_its_read_back_page_pass_axe(browser, stack, width):
+    """The 101 callback page as a handler sees it after a bad send (the error summary), and
+    the reference and check code shown to read back after a good one."""
+    console, _ = stack
+    context = browser.new_context(viewport=VIEWPORTS[width], bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, console, "cara")
+        page.goto(console.console_url + "/call/callback")
+        page.get_by_role("button", name="Record the callback request").click()
+        page.wait_for_load_state()
+        assert page.locator(".error-summary").is_visible()
+        check_axe(page, "call errors", width)
+        page.locator("#danger-no").check()
+        page.locator("#contact-name").fill("Jo")
+        page.locator("#contact-channels-phone").check()
+        page.locator("#contact-phone").fill("07700 900456")
+        page.locator("#contact-safe-times-any-time").check()
+        for question in ("contact-voicemail-ok", "contact-shared-device", "contact-say-police"):
+            page.locator(f"#{question}-no").check()
+        page.locator("#home-area-district").select_option("watford")
+        page.get_by_role("button", name="Record the callback request").click()
+        page.wait_for_load_state()
+        assert page.locator("#reference").is_visible() and page.locator("#check-code").is_visible()
+        if width == "390":
+            DOCS.mkdir(exist_ok=True)
+            page.screenshot(path=str(DOCS / "call-handler-read-back-390.png"), full_page=True)
+        check_axe(page, "call read back", width)
     finally:
         context.close()

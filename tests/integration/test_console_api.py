@@ -100,7 +100,12 @@ def test_a_supervisor_watches_the_queues_and_reassigns(client, store, real_setti
     assert client.get("/api/v1/queues", headers=tokens["alex"]).status_code == 403
     resp = client.post(f"/api/v1/cases/{waiting_id}/reassign", headers=sam,
                        json={"officer_id": "blake"})
-    assert resp.json["officer_id"] == "blake"
+    assert resp.status_code == 409 and resp.json["reason"] == "officer_away"  # needs a reason
+    assert "Blake is away." in resp.json["errors"]["json"]["officer_id"][0]
+    resp = client.post(f"/api/v1/cases/{waiting_id}/reassign", headers=sam,
+                       json={"officer_id": "blake", "reason": "Back from a meeting at two."})
+    assert resp.json["officer_id"] == "blake" and resp.json["overridden"] == ["officer_away"]
+    assert store.cases.log(waiting_id)[-1]["override_reason"] == "Back from a meeting at two."
     assert publisher.sent[-1][0] == DELIVER_NOTIFICATION
     resp = client.post(f"/api/v1/cases/{offered_id}/reassign", headers=sam,
                        json={"officer_id": None})

@@ -9,7 +9,15 @@ from flask.testing import FlaskClient
 from services.intake.app import create_app
 from shared.config import Settings
 from tests.fakes import FakePublisher
-from tests.forms import callback_form, hidden_fields, report_form, send_report, walk_report
+from tests.forms import (
+    callback_form,
+    callback_steps,
+    hidden_fields,
+    report_form,
+    send_report,
+    walk_callback,
+    walk_report,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +44,7 @@ def test_the_start_page_says_call_999_once_names_the_force_and_links_both_forms(
     assert 'href="/report"' in html and 'href="/callback"' in html
 
 
-@pytest.mark.parametrize("path", ["/", "/report/what-happened", "/callback"])
+@pytest.mark.parametrize("path", ["/", "/report/what-happened", "/callback/safety"])
 def test_every_page_has_a_quick_exit_and_strict_headers(client, path):
     resp = client.get(path)
     html = resp.get_data(as_text=True)
@@ -60,13 +68,42 @@ def test_a_stepped_report_shows_the_reference_next_steps_and_support(client, sto
     assert "Stop Hate UK" not in html
 
 
-def test_a_callback_form_is_stored(client, store):
-    resp = submit(client, "/callback", callback_form())
+def test_a_stepped_callback_request_is_stored(client, store):
+    resp = walk_callback(client, callback_form())
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html
     assert store.cases.get(store.cases.id_for_reference(reference_in(html)))["district"] == \
         "dacorum"
-    assert "Where to get support" in html and "Stop Hate UK" in html
+    assert "Request sent" in html and "Where to get support" in html and "Stop Hate UK" in html
+    assert len(store.redis.keys(f"{store.keys.prefix}ref:*")) == 1
+
+
+def test_every_callback_step_has_a_quick_exit_a_back_link_and_no_store(client):
+    token = hidden_fields(client.get("/callback/safety").get_data(as_text=True))["csrf_token"]
+    for slug, share in callback_steps(callback_form()):
+        resp = client.get(f"/callback/{slug}")
+        html = resp.get_data(as_text=True)
+        assert 'id="quick-exit"' in html and 'class="back-link"' in html, slug
+        assert resp.headers["Cache-Control"] == "no-store"
+        client.post(f"/callback/{slug}", data={"csrf_token": token, **share})
+    check = client.get("/callback/check-your-answers")
+    assert 'id="quick-exit"' in check.get_data(as_text=True)
+
+
+def test_the_callback_draft_waits_sealed_in_redis_for_the_draft_ttl(client, store,
+                                                                    real_settings):
+    walk_callback(client, callback_form(**{"contact.name": "Kestrel"}), send=False)
+    [key] = store.redis.keys(f"{store.keys.prefix}draft:*")
+    assert "Kestrel" not in store.redis.get(key)
+    assert 0 < store.redis.ttl(key) <= real_settings.draft_ttl
+
+
+def test_an_empty_callback_step_is_sent_back_with_every_error_at_once(client, store):
+    walk_callback(client, callback_form(), send=False)
+    resp = submit(client, "/callback/contact", {})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and html.count('class="field-error"') == 5
+    assert store.redis.keys(f"{store.keys.prefix}case:*") == []
 
 
 def test_errors_show_beside_each_field_and_keep_the_input(client, store):

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from ops.devredis import free_port
 from services.intake.app import create_app
-from services.intake.handlers import _canonical, submission_fingerprint
 from shared.config import Settings
+from shared.receiving import _canonical, submission_fingerprint
 from shared.sealing import Sealer
 from shared.store import Store
 from tests import payloads

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.intake.handlers import receive
 from shared.domain.contact import ContactProfile
 from shared.domain.model import CaseKind, Priority
 from shared.domain.repeat import normal_email, normal_phone, person_digests
+from shared.receiving import receive
 from shared.schemas import ReportSchema
 from tests import payloads
 from tests.conftest import CANARY

@@ -1,12 +1,10 @@
 """The stepped report form through the Flask test client, on a fake store: the sealed draft,
 its TTL, the journey's back links and progress, check your answers, one case per draft,
-the GOV.UK error messages, the 999 gate; and the callback form's errors."""
+the GOV.UK error messages, the 999 gate (the callback request's steps: test_callback_steps)."""
 
 from __future__ import annotations
 
-import base64
 import re
-import zlib
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,20 @@ from flask.testing import FlaskClient
 
 from ops.devredis import free_port
 from services.intake.app import create_app
-from services.intake.steps import STEPS
+from services.intake.report import STEPS
 from shared.config import Settings
 from shared.store import Store
 from tests.fakes import FakePublisher
-from tests.forms import hidden_fields, report_form, report_steps, send_report, walk_report
+from tests.forms import (
+    decoded_session,
+    error_summary,
+    hidden_fields,
+    report_form,
+    report_steps,
+    send_report,
+    walk_report,
+)
 from tests.support.cases import CANARY
-
-SUMMARY_LINK = re.compile(r'<li><a href="#([^"]+)">([^<]+)</a></li>')
 
 
 @pytest.fixture
@@ -49,20 +53,12 @@ def post(client: FlaskClient, slug: str, **fields: object):
     return client.post(f"/report/{slug}", data={"csrf_token": token(client), **fields})
 
 
-def summary(html: str) -> list[tuple[str, str]]:
-    return [(anchor, text.replace("&#39;", "'").replace("&#34;", '"'))
-            for anchor, text in SUMMARY_LINK.findall(html)]
+summary = error_summary
 
 
 def session_cookie(client: FlaskClient) -> str:
     cookie = client.get_cookie("liaison_intake")
     return cookie.value if cookie else ""
-
-
-def decoded_session(value: str) -> str:
-    payload = value.lstrip(".").split(".")[0]
-    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    return (zlib.decompress(raw) if value.startswith(".") else raw).decode()
 
 
 # --- the draft ------------------------------------------------------------------------------
@@ -278,25 +274,9 @@ def test_the_first_page_asks_about_danger_first(client):
         page.index("What happened?")
 
 
-# --- the callback form ----------------------------------------------------------------------
-
-def test_an_empty_callback_form_gives_every_error_at_once_in_page_order(client):
-    page = client.get("/callback").text
-    resp = client.post("/callback", data=hidden_fields(page))
-    assert resp.status_code == 422
-    links = summary(resp.text)
-    assert [anchor for anchor, _ in links] == [
-        "contact-name", "contact-channels-phone", "contact-voicemail-ok-yes",
-        "contact-shared-device-yes", "contact-discreet-yes", "home-area-postcode"]
-    assert links[-1][1] == "Enter your postcode or choose your area"
-    assert not any(text.endswith(".") for _, text in links)
-    for anchor, _ in links:
-        assert re.search(rf'<input[^>]* id="{anchor}"', resp.text), anchor
-
-
 # --- neutral titles -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/report/what-happened", "/callback", "/check"])
+@pytest.mark.parametrize("path", ["/", "/report/what-happened", "/callback/safety", "/check"])
 def test_page_titles_do_not_name_the_subject(client, path):
     title = re.search(r"<title>([^<]*)</title>", client.get(path).text)[1]
     assert title.endswith("Get help")

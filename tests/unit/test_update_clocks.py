@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from services.intake.handlers import receive
 from services.notifier.templates import render
 from services.router.sweeper import sweep
 from shared import casework
 from shared.domain.model import CaseKind
 from shared.domain.notifications import Kind
+from shared.receiving import receive
 from shared.schemas import ReportSchema
 from tests import payloads
 from tests.support.world import World

@@ -3,9 +3,10 @@
 The rules are read from an app built at collection time, so a page or endpoint added later
 is covered without touching this file — unless nobody has said who may use it, which fails
 loudly (add it to `PAGES`, `API` or `PUBLIC`). Callers: anonymous, the officer a case is
-offered to, another officer, a supervisor and an admin. Everyone signed in uses the web
-sign-in; on the JSON API officers and supervisors present their bearer token, while the
-admin (who gets no token) and anonymous visitors present none.
+offered to, another officer, a supervisor, an admin and a 101 call handler. Everyone signed
+in uses the web sign-in; on the JSON API officers and supervisors present their bearer
+token, while the admin and the call handler (who get no token) and anonymous visitors
+present none.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.support.cases import add_staff, routed_case
 from tests.support.console import csrf_token
 
 PASSWORD = "correct horse battery"
-ROLES = ("anonymous", "officer", "other_officer", "supervisor", "admin")
+ROLES = ("anonymous", "officer", "other_officer", "supervisor", "admin", "call_handler")
 TOKEN_HOLDERS = frozenset({"officer", "other_officer", "supervisor"})
 SUPERVISORS = frozenset({"supervisor"})
 CASE_READERS = frozenset({"officer", "supervisor"})  # the officer it is offered to, or any sup.
@@ -41,7 +42,8 @@ PUBLIC = frozenset({"static", "healthz", "readyz", "prometheus_metrics", "login.
                     "login.logout", "api-docs.openapi_json"})  # /metrics is guarded apart
 PAGES = {"officer": frozenset({"officer", "other_officer"}),
          "supervisor": SUPERVISORS,
-         "admin": frozenset({"admin"})}
+         "admin": frozenset({"admin"}),
+         "call": frozenset({"call_handler", "supervisor"})}  # 101 calls taken by phone
 # an endpoint that differs from its blueprint: the case link in notifications sends a
 # supervisor on to their own case view
 PAGE_EXCEPTIONS: dict[str, frozenset[str]] = {
@@ -63,6 +65,14 @@ BODIES: dict[str, dict[str, object]] = {
     "add_note": {"text": "A note."}, "close": {"outcome": "advice_given"},
     "reassign": {"officer_id": None}, "availability": {"status": "away"},
     "my_availability": {"status": "away"}, "officer_availability": {"status": "away"},
+    "record_callback": {"danger": "no", "contact.name": "Jo", "contact.channels": "phone",
+                        "contact.phone": "07700 900456", "contact.safe_times": "any_time",
+                        "contact.voicemail_ok": "no", "contact.shared_device": "no",
+                        "contact.say_police": "no", "home_area.district": "watford"},
+    "record_report": {"danger": "no", "reporter_role": "witness", "anonymous": "yes",
+                      "what_happened": "Two men shouted abuse in the street.",
+                      "when.description": "Last weekend", "hate_strands": "race",
+                      "incident_location.district": "watford"},
 }
 KNOWN_VALUES = {"officer_id": "officer", "username": "officer", "filename": "css/console.css"}
 # by view name: a query a view needs (a case read by anyone but its officer gives a reason)
@@ -132,7 +142,8 @@ def make_world(settings: Settings, fake_store: Store, publisher: FakePublisher) 
                                       role=Role.SUPERVISOR)}
     fake_store.officers.save(Officer(id="admin", name="Admin", districts=(), role=Role.ADMIN),
                              on_shift=False, next_change=None)
-    for staff_id in ("officer", "other", "supervisor", "admin"):
+    add_staff(fake_store, "call_handler", role=Role.CALL_HANDLER)
+    for staff_id in ("officer", "other", "supervisor", "admin", "call_handler"):
         fake_store.accounts.create(staff_id, staff_id, passwords.hash_password(PASSWORD))
     case_id, result = routed_case(fake_store, settings, "watford")
     assert result.officer_id == "officer"

@@ -365,6 +365,74 @@ def test_reassign_to_a_full_officer_is_refused(client, fake_store, settings, sta
     assert resp.status_code == 409 and resp.json["reason"] == "at_capacity"
 
 
+def officer_problem(store, kind: str) -> str:
+    """Casey, an officer routing would pass over for `kind` (off shift, away, ...)."""
+    add_staff(store, "casey", "watford", capacity=0 if kind == "at_capacity" else 2,
+              status={"officer_away": Availability.AWAY,
+                      "officer_off_duty": Availability.OFF_DUTY}.get(
+                          kind, Availability.AVAILABLE))
+    store.redis.hset(store.keys.officer("casey"), "name", "Casey Jones")
+    if kind == "off_shift":
+        store.officers.set_on_shift("casey", False, None)
+    return "casey"
+
+
+@pytest.mark.parametrize(("kind", "words"), [
+    ("off_shift", "Casey Jones is off shift."),
+    ("officer_away", "Casey Jones is away."),
+    ("officer_off_duty", "Casey Jones is off duty."),
+    ("at_capacity", "Casey Jones is at capacity (0 of 0 cases)."),
+])
+def test_reassign_to_an_officer_routing_would_pass_over_needs_a_reason(
+        client, fake_store, staff, offered, kind, words):
+    officer_problem(fake_store, kind)
+    url = f"/api/v1/cases/{offered}/reassign"
+    for body in ({"officer_id": "casey"}, {"officer_id": "casey", "reason": "  "},
+                 {"officer_id": "casey", "reason": None}):
+        resp = client.post(url, headers=staff.sam, json=body)
+        assert resp.status_code == 409 and resp.json["reason"] == kind
+        message = f"{words} Give a reason (`reason`) to assign anyway."
+        assert resp.json["message"] == message
+        assert resp.json["errors"] == {"json": {"officer_id": [message]}}
+    assert fake_store.cases.get(offered)["officer"] == "alex"
+
+    resp = client.post(url, headers=staff.sam,
+                       json={"officer_id": "casey", "reason": "Casey is covering tonight."})
+    assert resp.status_code == 200
+    assert resp.json == {"case_id": offered, "state": "offered", "officer_id": "casey",
+                         "overridden": [kind], "override_reason": "Casey is covering tonight."}
+    [moved] = events_of(fake_store, "CaseReassigned")
+    assert (moved["overridden"], moved["override_reason"]) == (
+        kind, "Casey is covering tonight.")
+    [action] = [f for _, f in fake_store.redis.xrange(fake_store.keys.audit)
+                if f["type"] == "CaseActionTaken"]
+    assert (action["by"], action["via"], action["officer_id"], action["overridden"],
+            action["override_reason"]) == ("sam", "api", "casey", kind,
+                                           "Casey is covering tonight.")
+
+
+def test_reassign_to_an_officer_without_a_required_skill_needs_a_reason(
+        client, fake_store, staff, offered):
+    fake_store.redis.hset(fake_store.keys.case(offered), "required_skills", "bsl")
+    url = f"/api/v1/cases/{offered}/reassign"
+    resp = client.post(url, headers=staff.sam, json={"officer_id": "blake"})
+    assert resp.status_code == 409 and resp.json["reason"] == "lacks_skill"
+    assert resp.json["errors"]["json"]["officer_id"] == [
+        "Blake does not have BSL (the case needs it). Give a reason (`reason`) to assign "
+        "anyway."]
+    resp = client.post(url, headers=staff.sam,
+                       json={"officer_id": "blake", "reason": "Interpreter booked."})
+    assert resp.status_code == 200 and resp.json["overridden"] == ["lacks_skill:bsl"]
+
+
+def test_a_reason_is_checked_like_any_text(client, staff, offered):
+    url = f"/api/v1/cases/{offered}/reassign"
+    resp = client.post(url, headers=staff.sam, json={"officer_id": "blake", "reason": "x" * 501})
+    assert resp.status_code == 422 and "reason" in resp.json["errors"]["json"]
+    resp = client.post(url, headers=staff.sam, json={"officer_id": "blake", "reason": 7})
+    assert resp.status_code == 422 and "reason" in resp.json["errors"]["json"]
+
+
 def test_a_supervisor_may_close_any_open_case(client, fake_store, settings, staff, clock):
     fake_store.officers.set_status("alex", Availability.AWAY)
     fake_store.officers.set_status("blake", Availability.AWAY)

@@ -110,6 +110,39 @@ def test_every_case_route_writes_an_audit_entry_naming_the_case_and_the_caller(
     assert all(f["type"] in vars(events).values() for f in mine)
 
 
+# Routes that collect personal data for a new case (a 101 call taken by phone): no case id
+# in the URL, so each is listed here; its POST must audit the collection as the caller's.
+COLLECTING = frozenset({"call.record_callback", "call.record_report"})
+COLLECTION_RULES = [(rule, method) for rule, method in RULES
+                    if rule.endpoint in COLLECTING and method == "POST"]
+
+
+def test_the_collection_table_covers_every_call_page_post() -> None:
+    assert {r.endpoint for r, _ in COLLECTION_RULES} == COLLECTING
+    assert {r.endpoint for r, m in RULES if r.endpoint.startswith("call.") and m == "POST"} \
+        == COLLECTING
+
+
+@pytest.mark.parametrize(("rule", "method"), COLLECTION_RULES,
+                         ids=[f"{m} {r.rule}" for r, m in COLLECTION_RULES])
+def test_every_collecting_route_audits_the_collection_as_the_callers(
+        world: World, fake_store: Store, rule: Rule, method: str) -> None:
+    client = client_for(world, "call_handler")
+    body = BODIES[rule.endpoint.rpartition(".")[2]]
+    before = fake_store.redis.xrevrange(fake_store.keys.audit, count=1)
+    low = "(" + before[0][0] if before else "-"
+
+    response = client.post(rule.rule, data=body | {"csrf_token": csrf_token(world.app, client)})
+
+    assert response.status_code == 200, (rule.rule, response.get_data(as_text=True))
+    added = [f for _, f in fake_store.redis.xrange(fake_store.keys.audit, min=low)]
+    mine = [f for f in added if f["type"] == events.CASE_COLLECTED]
+    assert len(mine) == 1, added
+    assert {k: mine[0].get(k) for k in ("by", "taken_by", "via")} == {
+        "by": "call_handler", "taken_by": "call_handler", "via": "console-phone"}
+    assert fake_store.cases.get(mine[0]["case_id"]), "the entry names the new case"
+
+
 # --- what the entries say ------------------------------------------------------------------
 
 def audit_of(store: Store, kind: str) -> list[dict[str, str]]:

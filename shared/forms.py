@@ -1,11 +1,13 @@
 """HTML form <-> API payload: the forms post flat dotted names; the schemas see JSON.
 
-The same marshmallow schemas validate both, so the page and the API never disagree.
+The same marshmallow schemas validate both, so the page and the API never disagree. Used by
+the public pages (intake) and the 101 call handler's page (console), which differ only in
+which names are ticks and which are yes/no questions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from marshmallow import ValidationError
@@ -27,26 +29,35 @@ CONTROL = {"csrf_token", "submission_id"}
 NOT_A_FIELD = "This is not a field of this form."
 
 
-def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False) -> dict[str, Any]:
-    """Nest dotted names, turn ticks into booleans, presets into time windows; drop blanks.
+def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False,
+                    checkboxes: Set[str] = CHECKBOXES,
+                    radios: Set[str] = RADIOS,
+                    control: Set[str] = CONTROL,
+                    into: dict[str, Any] | None = None,
+                    empty_lists: bool = True) -> dict[str, Any]:
+    """Nest dotted names, turn ticks (`checkboxes`) and yes/no answers (`radios`) into
+    booleans, presets into time windows; drop blanks (and, unless `empty_lists`, a multiple
+    choice with nothing chosen). `into`: answers already nested, added to.
 
-    Raises ValidationError for names that do not nest (see `_put`)."""
-    payload: dict[str, Any] = {}
+    Raises ValidationError for names that do not nest (see `put`)."""
+    payload: dict[str, Any] = {} if into is None else into
     for name in form.keys():
-        if name in CONTROL or name.startswith("_"):
+        if name in control or name.startswith("_"):
             continue
         if name in MULTI:
             value: Any = [v for v in form.getlist(name) if v]
+            if not value and not empty_lists:
+                continue
         elif name in PRESETS:
             chosen = [v for v in form.getlist(name) if v]
             if name == "contact.safe_times" and ANY_TIME in chosen:
-                _put(payload, "contact.any_time", True)
+                put(payload, "contact.any_time", True)
             value = [TIME_PRESETS[v] for v in chosen if v in TIME_PRESETS]
             if not value:
                 continue
-        elif name in CHECKBOXES:
+        elif name in checkboxes:
             value = form.get(name) in ("on", "yes", "true", "1")
-        elif name in RADIOS:
+        elif name in radios:
             raw = form.get(name, "")
             if raw not in ("yes", "no"):
                 continue
@@ -55,8 +66,8 @@ def form_to_payload(form: MultiDict[str, str], *, drop_contact: bool = False) ->
             value = (form.get(name) or "").strip()
             if not value:
                 continue
-        _put(payload, name, value)
-    _prune(payload)
+        put(payload, name, value)
+    prune(payload)
     if drop_contact:
         payload.pop("contact", None)
     return payload
@@ -76,7 +87,7 @@ def flatten_errors(messages: Mapping[str, Any], prefix: str = "") -> dict[str, l
     return {k.replace("._schema", ""): v for k, v in flat.items()}
 
 
-def _put(payload: dict[str, Any], dotted: str, value: Any) -> None:
+def put(payload: dict[str, Any], dotted: str, value: Any) -> None:
     """Set `a.b.c`; a name that treats a field as a group, or a group as a field, was not
     made by our form (a hand-made or tampered post): a field error, never a crash."""
     *parents, leaf = dotted.split(".")
@@ -90,9 +101,9 @@ def _put(payload: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _prune(node: dict[str, Any]) -> None:
+def prune(node: dict[str, Any]) -> None:
     for key in list(node):
         if isinstance(node[key], dict):
-            _prune(node[key])
+            prune(node[key])
             if not node[key] or all(v is False for v in node[key].values()):
                 del node[key]

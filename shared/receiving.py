@@ -1,4 +1,8 @@
-"""Receiving a report or callback: place, triage, seal, store atomically, then publish."""
+"""Receiving a report or callback: place, triage, seal, store atomically, then publish.
+
+The one creation path for a case, whoever collects it: the public pages and the partner API
+(intake), and a 101 call handler taking it by phone in the console (`taken_by`). Services
+never import each other, so it lives here, beside the schemas that validate its input."""
 
 from __future__ import annotations
 
@@ -108,7 +112,7 @@ def _legacy_match(stored: str, canonical: str) -> bool:
 
 def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             idempotency_key: str | None = None, via: str = "intake-api",
-            partner: str = "") -> Receipt:
+            partner: str = "", taken_by: str = "") -> Receipt:
     """Store a validated submission as a new case and announce it to the router.
 
     Its collection is audited (`CaseCollected`, `via` intake-form or intake-api) just after
@@ -118,7 +122,9 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
 
     The case gets a check code (for "check my report"): returned once in the receipt, kept
     only as its HMAC, and sealed into the acknowledgement only when that is worded plainly
-    (`ack_code`). `partner` names the reporting centre whose key sent it."""
+    (`ack_code`). `partner` names the reporting centre whose key sent it; `taken_by` the
+    staff id of the 101 call handler who took it by phone (the case's `taken_by`, with
+    `channel` phone, and the collection audited as theirs)."""
     placement = place(kind, data, deps.force)
     result = triage(TriageFacts(
         kind=kind,
@@ -148,6 +154,7 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
     case = replace(case, extra={
         "check_digest": check_digest(deps.settings.secret_key, case.id, code),
         **({"partner": partner} if partner else {}),
+        **({"taken_by": taken_by, "channel": "phone"} if taken_by else {}),
         **care_fields(rating, [ref for _, ref in earlier], update_due)})
     ack_code = _ack_code(kind, data, code, deps)
     plain = _canonical(data)
@@ -185,7 +192,7 @@ def receive(kind: CaseKind, data: dict[str, Any], deps: Deps, *,
             deps.publisher.deliver_notification(notice.id)
     # after the case is stored and announced: a failure here cannot hold up its routing
     deps.store.audit.record_collected(case.id, kind=kind.value, via=via, now=now,
-                                      partner=partner)
+                                      partner=partner, taken_by=taken_by)
     return Receipt(case.id, case.reference, case.priority, case.created_at,
                    next_steps_for(case), check_code=code)
 
