@@ -118,7 +118,8 @@ def open_loop(url: str, bodies: Sequence[bytes], rate: float, *,
     stop_at = t0 + count / rate + LATE_LIMIT + REQUEST_TIMEOUT
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT)
+        conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port,
+                                          timeout=REQUEST_TIMEOUT)
         while True:
             i = next(counter)
             if i >= count:

@@ -23,7 +23,8 @@ from shared.store import Store, redis_client
 from tests.support.stack import CeleryProcess, stack_env
 from tests.support.world import World
 
-TARGET_RATIO = 0.50
+# Issue 14's target (raised from 0.50: the floor of the round before it)
+TARGET_RATIO = 0.70
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                 "interval_max": 0.5}  # as CeleryPublisher sends
 OFFICERS_PER_DISTRICT = 5
