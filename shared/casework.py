@@ -95,18 +95,17 @@ def close(deps: Deps, case_id: str, actor_id: str, outcome: str, *,
 
 
 def reassign(deps: Deps, case_id: str, supervisor_id: str,
-             to_officer: str | None, override_reason: str = "") -> ActionResult:
+             to_officer: str | None, override: bool = False) -> ActionResult:
     """A supervisor gives the case to a named officer, or sends it back to routing. An
     officer routing would pass over (away, off duty, off shift, at capacity, without a
     required skill: shared/domain/reassignment.py) is refused — CaseActionError naming the
-    first problem, every one in its detail — unless `override_reason` says why; the reason
-    is then kept in the CaseReassigned event with what it overrode."""
-    reason = override_reason.strip()
+    first problem, every one in its detail — unless `override` (the supervisor gave a
+    reason: the console keeps it as a sealed note); the CaseReassigned event then says what
+    was overridden."""
     result = deps.store.routing.act(
         "reassign", case_id, actor=supervisor_id, now=deps.clock(),
         from_states=sources(Action.REASSIGN),
-        own=False, to_officer=to_officer or "",
-        override=bool(reason), override_reason=reason,
+        own=False, to_officer=to_officer or "", override=override,
         timeouts={str(p): s for p, s in deps.offer_timeouts().items()})
     if to_officer:
         deps.publisher.deliver_notification(result.notification_id)

@@ -238,14 +238,16 @@ class NeedsReason(CaseActionError):
 def reassign(deps: Deps, staff: Staff, case_id: str, officer_id: str | None,
              reason: str | None = None) -> dict[str, Any]:
     """A supervisor gives the case to an officer, or (None) sends it back to routing. An
-    officer routing would pass over is refused (`NeedsReason`) unless `reason` says why;
-    an override is audited with the reason and what it overrode (and the case's
-    CaseReassigned event keeps both too)."""
+    officer routing would pass over is refused (`NeedsReason`) unless `reason` says why.
+    An override is audited with what it overrode and the id of the note that keeps the
+    reason: free text may name people, so it is sealed like every note, never written in
+    plain into the events or the audit trail (the case's CaseReassigned event says what
+    was overridden)."""
     case = case_for(deps, staff, case_id, "reassign")
     reason = (reason or "").strip()
     held = deps.store.caseload.officer(officer_id) if officer_id else None
     try:
-        result = casework.reassign(deps, case_id, staff.id, officer_id, reason)
+        result = casework.reassign(deps, case_id, staff.id, officer_id, override=bool(reason))
     except CaseActionError as exc:
         if held is None or exc.code not in reassignment.CODES:
             raise
@@ -262,12 +264,16 @@ def reassign(deps: Deps, staff: Staff, case_id: str, officer_id: str | None,
             required=[s for s in case.get("required_skills", "").split(",") if s])
     audit = {"officer_id": result.extra or ""}
     if overridden:
+        words = ", ".join(p.token.replace("_", " ").replace(":", " ") for p in overridden)
+        note = _add_note(deps, staff, case_id, f"Reassigned past routing's rules ({words}): "
+                         f"{reason}", kind="override")
         audit |= {"overridden": ",".join(p.token for p in overridden),
-                  "override_reason": reason}
+                  "override_note": note["note_id"]}
     done: dict[str, Any] = _done(deps, "reassign", case_id, staff, result, audit)
     done["officer_id"] = result.extra
     if overridden:
-        done |= {"overridden": [p.token for p in overridden], "override_reason": reason}
+        done |= {"overridden": [p.token for p in overridden], "override_reason": reason,
+                 "override_note": audit["override_note"]}
     return done
 
 

@@ -116,8 +116,9 @@ class ReassignSchema(StrictSchema):
         max=REASON_MAX, error=f"Use {REASON_MAX} characters or fewer."), metadata={
         "description": "Why this officer, when routing would pass them over (away, off "
                        "duty, off shift, at capacity, or without a skill the case "
-                       "requires): without one that is refused (409). Kept in the audit "
-                       "trail and the case's history; no personal data"})
+                       "requires): without one that is refused (409). Kept as a case note "
+                       "(sealed like every note); the history and the audit trail record "
+                       "what was overridden and the note's id"})
 
 
 class StatsQuerySchema(StrictSchema):
@@ -262,7 +263,9 @@ class ActionResultSchema(Schema):
         "description": "After a reassignment with a `reason`: what it overrode, e.g. "
                        "`off_shift`, `at_capacity`, `lacks_skill:bsl` (absent: nothing)"})
     override_reason = fields.String(metadata={
-        "description": "After an override: the reason given"})
+        "description": "After an override: the reason given (kept as a sealed case note)"})
+    override_note = fields.String(metadata={
+        "description": "After an override: the id of the note that keeps the reason"})
 
 
 class UpdateResultSchema(Schema):

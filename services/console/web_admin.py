@@ -444,7 +444,7 @@ def audit_details(fields: dict[str, str]) -> str:
     if f.get("overridden"):  # a supervisor's reassignment past routing's rules
         parts.append("overrode: " + ", ".join(label(t).lower().replace(":", " ")
                                               for t in f["overridden"].split(","))
-                     + "; reason: " + f.get("override_reason", ""))
+                     + "; the reason is in the case's notes")
     if kind == events.CASE_COLLECTED and f.get("via") == "console-phone":
         parts.append("taken by phone (101)")
     if f.get("fields"):

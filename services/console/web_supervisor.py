@@ -233,8 +233,8 @@ def reassign(case_id: str) -> ResponseReturnValue:
     elif done.get("overridden"):
         flash(f"Case reassigned to {_name(officer_id)} as an override ("
               + ", ".join(reassignment.short(p) for p in reassignment.parse(
-                  ",".join(done["overridden"]))) + "). Your reason is in the case history "
-              "and the audit log.", "success")
+                  ",".join(done["overridden"]))) + "). Your reason is kept as a note on the "
+              "case.", "success")
     else:
         flash("Case reassigned to " + _name(done.get("officer_id", "")) + ".", "success")
     return redirect(_back(case_id))

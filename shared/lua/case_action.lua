@@ -13,8 +13,9 @@
 --       step runs from the report; after the nth update the next is due steps[n + 1] later,
 --       the last step repeating); an update is contact made: it stops the first-contact clock
 --     reassign: to_officer ("" = back to routing), timeouts = {"1": seconds, ...},
---       override = bool and override_reason (give the case to an officer who is away, off
---       duty, off shift, at capacity or lacks a required skill; refused without:
+--       override = bool (give the case to an officer who is away, off duty, off shift, at
+--       capacity or lacks a required skill — the supervisor's reason is kept as a sealed
+--       note, never here; refused without:
 --       {"error", first problem, every problem comma-separated, e.g. "off_shift,lacks_skill:bsl"})
 --     notification_id, alert_id, events_maxlen, grace }
 -- Returns {"ok", state, officer_freed, extra, other case ids sent back to routing...}
@@ -174,10 +175,8 @@ if action == "reassign" then
   local fields = {"type", "CaseReassigned", "case_id", case_id, "by", actor,
     "from_officer", previous, "to_officer", target, "reference", c.reference or "",
     "priority", c.priority or "", "district", c.district or ""}
-  if overridden ~= "" then  -- what the supervisor overrode, and why
-    for _, kv in ipairs({{"overridden", overridden}, {"override_reason", args.override_reason or ""}}) do
-      fields[#fields + 1] = kv[1]; fields[#fields + 1] = kv[2]
-    end
+  if overridden ~= "" then  -- what the supervisor overrode (why: a sealed case note)
+    fields[#fields + 1] = "overridden"; fields[#fields + 1] = overridden
   end
   fields[#fields + 1] = "at"; fields[#fields + 1] = fmt(now)
   event(case_id, fields)

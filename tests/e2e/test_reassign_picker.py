@@ -112,10 +112,12 @@ def test_a_supervisor_overrides_the_picker_for_an_off_shift_officer_with_a_reaso
         case = console.store.cases.get(case_id)
         assert (case["state"], case["officer"]) == ("offered", "sam-patel")
         [moved] = [e for e in console.store.cases.log(case_id) if e["type"] == "CaseReassigned"]
-        assert (moved["by"], moved["overridden"], moved["override_reason"]) == (
-            "sarah-whitfield", "off_shift", "Sam is on call tonight and has agreed to take it.")
+        assert (moved["by"], moved["overridden"]) == ("sarah-whitfield", "off_shift")
         audit = [f for _, f in console.store.redis.xrange(console.store.keys.audit)
                  if f["type"] == "CaseActionTaken"]
-        assert audit[-1]["override_reason"] == moved["override_reason"]
+        [note] = console.store.notes.list(case_id)              # the reason, sealed
+        assert (audit[-1]["overridden"], audit[-1]["override_note"], note["kind"]) == (
+            "off_shift", note["id"], "override")
+        assert "Sam is on call tonight" in page.locator("#notes").inner_text()
     finally:
         context.close()

@@ -105,7 +105,9 @@ def test_a_supervisor_watches_the_queues_and_reassigns(client, store, real_setti
     resp = client.post(f"/api/v1/cases/{waiting_id}/reassign", headers=sam,
                        json={"officer_id": "blake", "reason": "Back from a meeting at two."})
     assert resp.json["officer_id"] == "blake" and resp.json["overridden"] == ["officer_away"]
-    assert store.cases.log(waiting_id)[-1]["override_reason"] == "Back from a meeting at two."
+    moved = [e for e in store.cases.log(waiting_id) if e["type"] == "CaseReassigned"]
+    assert moved[-1]["overridden"] == "officer_away"
+    assert [n["kind"] for n in store.notes.list(waiting_id)] == ["override"]  # the reason
     assert publisher.sent[-1][0] == DELIVER_NOTIFICATION
     resp = client.post(f"/api/v1/cases/{offered_id}/reassign", headers=sam,
                        json={"officer_id": None})

@@ -17,7 +17,9 @@ from flask_wtf.csrf import generate_csrf
 
 from services.console.sessions import COOKIE
 from shared import passwords
+from shared.config import Settings
 from shared.passwords import hash_password
+from shared.sealing import Sealer
 from shared.store import Store
 
 PASSWORD = "Console-pages-Test-2026"
@@ -108,3 +110,11 @@ def stream(store: Store, key: str) -> list[dict[str, str]]:
 def events_of(store: Store, kind: str) -> list[dict[str, str]]:
     """The events of one type, oldest first."""
     return [e for e in stream(store, store.keys.events) if e["type"] == kind]
+
+
+def override_notes(store: Store, settings: Settings, case_id: str) -> list[str]:
+    """The texts of a case's override notes (a supervisor's reason for a reassignment past
+    routing's rules), unsealed."""
+    sealer = Sealer(settings.sealing_keys)
+    return [sealer.unseal(n["sealed"])["text"] for n in store.notes.list(case_id)
+            if n["kind"] == "override"]

@@ -15,7 +15,7 @@ from shared.messaging import ASSIGN_CASE, DELIVER_NOTIFICATION
 from shared.sealing import Sealer, new_key
 from shared.store import Store, redis_client
 from tests.support.cases import CANARY, add_staff, create_case, routed_case
-from tests.support.console import bearer, events_of, stream
+from tests.support.console import bearer, events_of, override_notes, stream
 
 NOTE_CANARY = "NOTE-CANARY-Wren-5521"
 
@@ -384,7 +384,7 @@ def officer_problem(store, kind: str) -> str:
     ("at_capacity", "Casey Jones is at capacity (0 of 0 cases)."),
 ])
 def test_reassign_to_an_officer_routing_would_pass_over_needs_a_reason(
-        client, fake_store, staff, offered, kind, words):
+        client, fake_store, settings, staff, offered, kind, words):
     officer_problem(fake_store, kind)
     url = f"/api/v1/cases/{offered}/reassign"
     for body in ({"officer_id": "casey"}, {"officer_id": "casey", "reason": "  "},
@@ -399,16 +399,22 @@ def test_reassign_to_an_officer_routing_would_pass_over_needs_a_reason(
     resp = client.post(url, headers=staff.sam,
                        json={"officer_id": "casey", "reason": "Casey is covering tonight."})
     assert resp.status_code == 200
+    [note_id] = [n["id"] for n in fake_store.notes.list(offered) if n["kind"] == "override"]
     assert resp.json == {"case_id": offered, "state": "offered", "officer_id": "casey",
-                         "overridden": [kind], "override_reason": "Casey is covering tonight."}
+                         "overridden": [kind], "override_reason": "Casey is covering tonight.",
+                         "override_note": note_id}
+    # the reason is a sealed note; the event and the audit say what was overridden
+    assert override_notes(fake_store, settings, offered) == [
+        f"Reassigned past routing's rules ({kind.replace('_', ' ')}): "
+        "Casey is covering tonight."]
     [moved] = events_of(fake_store, "CaseReassigned")
-    assert (moved["overridden"], moved["override_reason"]) == (
-        kind, "Casey is covering tonight.")
+    assert moved["overridden"] == kind and "override_reason" not in moved
     [action] = [f for _, f in fake_store.redis.xrange(fake_store.keys.audit)
                 if f["type"] == "CaseActionTaken"]
     assert (action["by"], action["via"], action["officer_id"], action["overridden"],
-            action["override_reason"]) == ("sam", "api", "casey", kind,
-                                           "Casey is covering tonight.")
+            action["override_note"]) == ("sam", "api", "casey", kind, note_id)
+    assert "Casey is covering" not in str(stream(fake_store, fake_store.keys.audit)) + str(
+        stream(fake_store, fake_store.keys.events))
 
 
 def test_reassign_to_an_officer_without_a_required_skill_needs_a_reason(

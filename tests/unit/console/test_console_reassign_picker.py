@@ -14,7 +14,7 @@ from services.console.web_admin import audit_details
 from shared.domain.officers import Availability, Role
 from shared.store import Store
 from tests.support.cases import CANARY, add_staff
-from tests.support.console import Staff, case_audit, events_of, page_token
+from tests.support.console import Staff, case_audit, events_of, override_notes, page_token
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -113,23 +113,30 @@ def test_a_missing_required_skill_is_refused_and_named(sam, fake_store, offered)
     assert fake_store.cases.get(offered)["officer"] == "alex"
 
 
-def test_with_a_reason_the_override_succeeds_and_is_audited(sam, fake_store, offered):
+def test_with_a_reason_the_override_succeeds_and_is_audited(sam, fake_store, settings,
+                                                            offered):
     reason = "Sam is on call tonight and asked for this one."
     resp = choose(sam, offered, "sam-patel", reason)
     assert resp.status_code == 302 and resp.headers["Location"] == f"/cases/{offered}/view"
     assert fake_store.cases.get(offered)["officer"] == "sam-patel"
     page = sam.get(resp.headers["Location"]).get_data(as_text=True)
-    assert ("Case reassigned to Sam Patel as an override (off shift). Your reason is in the "
-            "case history and the audit log.") in page
+    assert ("Case reassigned to Sam Patel as an override (off shift). Your reason is kept as "
+            "a note on the case.") in page
+    # the reason may name people: a sealed note, shown with the case's notes
+    assert override_notes(fake_store, settings, offered) == [
+        f"Reassigned past routing's rules (off shift): {reason}"]
+    assert "(override note)" in page and reason in page
     [moved] = events_of(fake_store, "CaseReassigned")
-    assert (moved["to_officer"], moved["overridden"], moved["override_reason"]) == (
-        "sam-patel", "off_shift", reason)
+    assert (moved["to_officer"], moved["overridden"]) == ("sam-patel", "off_shift")
     [action] = [a for a in case_audit(fake_store) if a["type"] == "CaseActionTaken"]
     assert (action["action"], action["officer_id"], action["by"]) == (
         "reassign", "sam-patel", "sam")
-    assert (action["overridden"], action["override_reason"]) == ("off_shift", reason)
+    [note] = fake_store.notes.list(offered)
+    assert (action["overridden"], action["override_note"]) == ("off_shift", note["id"])
+    assert reason not in str(case_audit(fake_store)) + str(events_of(fake_store,
+                                                                      "CaseReassigned"))
     # the admin's audit page says it in words
-    assert f"overrode: off shift; reason: {reason}" in audit_details(action)
+    assert "overrode: off shift; the reason is in the case's notes" in audit_details(action)
 
 
 def test_a_reason_of_only_spaces_is_no_reason(sam, fake_store, offered):
