@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
@@ -35,18 +36,24 @@ class Console:
                              LIAISON_OFFER_TIMEOUTS="1=600,2=600,3=600,4=600")
         self.settings = Settings.from_env(self.env)
         self.store = Store(redis_client(redis_url))
-        self.workers = [
-            CeleryProcess.worker("services.router.celery_app", "route,sweep", self.env,
-                                 tmp_path, name="router").start(),
-            CeleryProcess.worker("services.notifier.celery_app", "notify", self.env, tmp_path,
-                                 name="notifier").start(),
-            CeleryProcess.beat("services.router.celery_app", self.env, tmp_path).start(),
-        ]
-        self._intake = run_web("services.intake.app:create_app()", self.env, tmp_path)
-        self._console = run_web("services.console.app:create_app()", self.env, tmp_path,
-                                workers=1, threads=8)
-        self.intake_url = next(self._intake)
-        self.console_url = next(self._console)
+        self.workers: list[CeleryProcess] = []
+        self._webs: list[Iterator[str]] = []
+        try:  # a part that fails to start must not leave the others running
+            for worker in (
+                    CeleryProcess.worker("services.router.celery_app", "route,sweep",
+                                         self.env, tmp_path, name="router"),
+                    CeleryProcess.worker("services.notifier.celery_app", "notify", self.env,
+                                         tmp_path, name="notifier"),
+                    CeleryProcess.beat("services.router.celery_app", self.env, tmp_path)):
+                self.workers.append(worker.start())
+            self._webs.append(run_web("services.intake.app:create_app()", self.env, tmp_path))
+            self.intake_url = next(self._webs[-1])
+            self._webs.append(run_web("services.console.app:create_app()", self.env, tmp_path,
+                                      workers=1, threads=8))
+            self.console_url = next(self._webs[-1])
+        except BaseException:
+            self.close()
+            raise
 
     def staff(self, staff_id: str, username: str, role: Role, district: str = "watford",
               status: Availability = Availability.AVAILABLE) -> None:
@@ -66,8 +73,8 @@ class Console:
         return self.store.cases.id_for_reference(reference) or ""
 
     def close(self) -> None:
-        self._console.close()
-        self._intake.close()
+        for web in reversed(self._webs):
+            cast(Generator[str, None, None], web).close()
         for worker in reversed(self.workers):
             worker.stop()
         self.mail.stop()
